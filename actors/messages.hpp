@@ -1,0 +1,123 @@
+#pragma once
+
+/// The whole actor protocol of Hookwerk: atoms, message structs and the typed
+/// interfaces of the registry and hook actors. Every message stays inside one
+/// process, so the structs are registered as local-only message types.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "storage/records.hpp"
+#include "storage/status.hpp"
+
+namespace hookwerk {
+
+// -- atoms (at most 10 characters) ------------------------------------------
+
+using get_atom = caf::atom_constant<caf::atom("get")>;
+using activate_atom = caf::atom_constant<caf::atom("activate")>;
+using delete_atom = caf::atom_constant<caf::atom("delete")>;
+using create_atom = caf::atom_constant<caf::atom("create")>;
+using login_atom = caf::atom_constant<caf::atom("login")>;
+using stats_atom = caf::atom_constant<caf::atom("stats")>;
+using persisted_atom = caf::atom_constant<caf::atom("persisted")>;
+
+// -- message structs ----------------------------------------------------------
+
+/// What GetWebHooks shows of one hook: its record plus live counters.
+struct hook_view {
+  storage::hook_record record;
+  uint64_t buffered_events = 0;
+  uint64_t pending_events = 0;
+};
+
+/// CreateWebHook, after the front actor validated every parameter.
+struct create_hook_cmd {
+  std::string account;
+  std::string app;
+  std::string event;
+  std::string url;
+};
+
+/// GetWebHooks; an empty filter matches everything.
+struct list_hooks_cmd {
+  std::string account;
+  std::string app;
+  std::string event;
+};
+
+/// The result of ActivateWebHook.
+struct activate_result {
+  uint64_t id = 0;
+  bool active = true;
+  uint64_t replayed = 0;
+  uint64_t discarded = 0;
+};
+
+/// What the front actor needs to verify a password. `generation` changes
+/// whenever the account is created anew, so cached logins of an earlier
+/// account with the same name are never honoured.
+struct account_credentials {
+  std::string username;
+  std::string salt;
+  std::string password_hash;
+  uint32_t iterations = 0;
+  uint64_t generation = 0;
+};
+
+/// Counts for logs, metrics and tests.
+struct registry_stats {
+  uint64_t accounts = 0;
+  uint64_t hooks = 0;
+  uint64_t active_hooks = 0;
+  uint64_t inactive_hooks = 0;
+};
+
+// -- typed interfaces ---------------------------------------------------------
+
+/// One actor per webhook. It owns the hook's record (and, as the engine grows,
+/// its queue, attempts and buffer) and is the only writer of its keys.
+using hook_actor = caf::typed_actor<
+  caf::replies_to<get_atom>::with<hook_view>,
+  /// Reactivates (no-op when active); `bool` asks for a replay of the buffer.
+  caf::replies_to<activate_atom, bool>::with<activate_result>,
+  /// Deletes every key of the hook durably, answers the id, then quits.
+  caf::replies_to<delete_atom>::with<uint64_t>,
+  /// A write this actor submitted to the group-commit writer finished.
+  caf::reacts_to<persisted_atom, uint64_t, status>>;
+
+/// The registry owns the accounts and the index of webhooks by account and
+/// event, spawns and supervises hook actors, and routes calls to them.
+using registry_actor = caf::typed_actor<
+  caf::replies_to<create_hook_cmd>::with<hook_view>,
+  caf::replies_to<list_hooks_cmd>::with<std::vector<hook_view>>,
+  /// (account, hook id, replay)
+  caf::replies_to<activate_atom, std::string, uint64_t, bool>::with<activate_result>,
+  /// (account, hook id) -> deleted hook id
+  caf::replies_to<delete_atom, std::string, uint64_t>::with<uint64_t>,
+  /// (username) -> credentials, or errc::login_failed when unknown
+  caf::replies_to<login_atom, std::string>::with<account_credentials>,
+  /// Creates an account: errc::already_exists when taken.
+  caf::replies_to<create_atom, storage::account_record>::with<std::string>,
+  /// (username) deletes the account and all its hooks; errc::not_found when unknown.
+  caf::replies_to<delete_atom, std::string>::with<std::string>,
+  caf::replies_to<stats_atom>::with<registry_stats>,
+  caf::reacts_to<persisted_atom, uint64_t, status>>;
+
+} // namespace hookwerk
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::status)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::storage::account_record)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::hook_view)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hookwerk::hook_view>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::create_hook_cmd)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::list_hooks_cmd)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::activate_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::account_credentials)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::registry_stats)

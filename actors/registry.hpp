@@ -1,0 +1,58 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/actor_addr.hpp>
+
+#include "actors/context.hpp"
+#include "actors/messages.hpp"
+#include "actors/write_tracker.hpp"
+#include "storage/records.hpp"
+
+namespace hookwerk {
+
+/// What start-up recovery read from the database for the registry.
+struct registry_snapshot {
+  std::vector<storage::account_record> accounts;
+  std::vector<storage::hook_record> hooks;
+  /// The smallest id never handed out.
+  uint64_t next_hook_id = 1;
+};
+
+/// The registry's state: accounts, and the index of webhooks with the handle of
+/// each hook actor. Only the registry actor touches it.
+struct registry_state {
+  struct hook_entry {
+    std::string account;
+    std::string app;
+    std::string event;
+    hook_actor handle;
+  };
+
+  struct account_entry {
+    storage::account_record record;
+    uint64_t generation = 0;
+    std::set<uint64_t> hooks;  ///< ordered ids, so listings come out sorted
+  };
+
+  std::shared_ptr<actor_context> ctx;
+  uint64_t next_hook_id = 1;
+  uint64_t next_generation = 1;
+  std::map<uint64_t, hook_entry> hooks;
+  std::unordered_map<std::string, account_entry> accounts;
+  std::set<std::string> accounts_being_created;
+  std::unordered_map<caf::actor_addr, uint64_t> hook_by_addr;
+  write_tracker writes;
+};
+
+registry_actor::behavior_type registry_impl(registry_actor::stateful_pointer<registry_state> self,
+                                            std::shared_ptr<actor_context> ctx,
+                                            registry_snapshot snapshot);
+
+} // namespace hookwerk

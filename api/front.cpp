@@ -1,0 +1,520 @@
+#include "api/front.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <caf/all.hpp>
+
+#include "actors/context.hpp"
+#include "actors/errors.hpp"
+#include "actors/messages.hpp"
+#include "actors/support/crypto.hpp"
+#include "actors/support/form.hpp"
+#include "actors/support/json_writer.hpp"
+#include "actors/support/log.hpp"
+#include "actors/support/params.hpp"
+#include "actors/support/resolver.hpp"
+#include "actors/support/time_format.hpp"
+#include "actors/support/url.hpp"
+#include "api/error_table.hpp"
+#include "api/views.hpp"
+#include "engine/blocking_pool.hpp"
+#include "engine/runtime.hpp"
+
+namespace hookwerk::api {
+
+/// PBKDF2-HMAC-SHA256 iterations for stored passwords (SPEC §2).
+constexpr uint32_t password_iterations = 600'000;
+
+/// How long a successful login is remembered (SPEC §2).
+constexpr auto login_memo_ttl = std::chrono::minutes{10};
+
+/// Upper bound on remembered logins; beyond it expired ones are swept, and if
+/// that is not enough all are forgotten (they are only a cache).
+constexpr size_t login_memo_capacity = 100'000;
+
+enum class mgmt_function { create_webhook, get_webhooks, activate_webhook, delete_webhook_by_id };
+
+/// One management call on its way through authentication and validation.
+struct mgmt_call {
+  std::shared_ptr<http_exchange> ex;
+  mgmt_function function = mgmt_function::get_webhooks;
+  support::params params;
+  std::string username;
+  std::string password;
+  std::string memo_key;
+  create_hook_cmd create;
+};
+
+using call_ptr = std::shared_ptr<mgmt_call>;
+
+} // namespace hookwerk::api
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<hookwerk::api::http_exchange>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::api::call_ptr)
+
+namespace hookwerk::api {
+
+namespace {
+
+using verified_atom = caf::atom_constant<caf::atom("verified")>;
+using checked_atom = caf::atom_constant<caf::atom("checked")>;
+using hashed_atom = caf::atom_constant<caf::atom("hashed")>;
+
+struct login_memo {
+  std::string username;
+  uint64_t generation = 0;
+  std::chrono::steady_clock::time_point expires;
+};
+
+struct front_state {
+  engine::runtime* rt = nullptr;
+  std::string memo_secret = support::random_bytes(32);
+  std::unordered_map<std::string, login_memo> logins;
+};
+
+using front_ptr = caf::stateful_actor<front_state>*;
+
+// -- helpers ------------------------------------------------------------------
+
+bool starts_with(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+std::string lower(std::string_view s) {
+  std::string out{s};
+  for (auto& ch : out)
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+std::optional<mgmt_function> find_function(std::string_view name) {
+  auto n = lower(name);
+  if (n == "createwebhook")
+    return mgmt_function::create_webhook;
+  if (n == "getwebhooks")
+    return mgmt_function::get_webhooks;
+  if (n == "activatewebhook")
+    return mgmt_function::activate_webhook;
+  if (n == "deletewebhookbyid")
+    return mgmt_function::delete_webhook_by_id;
+  return std::nullopt;
+}
+
+bool is_event(front_ptr self, std::string_view name) {
+  const auto& events = self->state.rt->config().events;
+  return std::find(events.begin(), events.end(), name) != events.end();
+}
+
+void reply(const call_ptr& c, mw_error err, std::string_view param = {}) {
+  c->ex->respond(envelope_error_response(err, envelope_message(err, param)));
+}
+
+void reply_failure(const call_ptr& c, const caf::error& err) {
+  auto code = envelope_error(code_of(err));
+  if (code == mw_error::internal)
+    log::error("management call failed: " + detail_of(err));
+  reply(c, code);
+}
+
+/// True when `r` holds a value; otherwise answers error 2 or 3 naming `name`.
+template <class T>
+bool require(const call_ptr& c, const support::param_result<T>& r, std::string_view name) {
+  if (r.absent()) {
+    reply(c, mw_error::missing_parameter, name);
+    return false;
+  }
+  if (r.invalid()) {
+    reply(c, mw_error::invalid_parameter, name);
+    return false;
+  }
+  return true;
+}
+
+bool bearer_matches(std::string_view header, std::string_view token) {
+  constexpr std::string_view scheme = "bearer ";
+  if (header.size() <= scheme.size() || lower(header.substr(0, scheme.size())) != scheme)
+    return false;
+  auto given = header.substr(scheme.size());
+  while (!given.empty() && given.front() == ' ')
+    given.remove_prefix(1);
+  while (!given.empty() && given.back() == ' ')
+    given.remove_suffix(1);
+  return support::constant_time_equal(given, token);
+}
+
+bool valid_username(std::string_view name) {
+  if (name.empty() || name.size() > 64)
+    return false;
+  return std::all_of(name.begin(), name.end(), [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '.' || ch == '_' || ch == '@'
+           || ch == '-';
+  });
+}
+
+void remember_login(front_ptr self, const call_ptr& c, uint64_t generation) {
+  auto& logins = self->state.logins;
+  auto now = std::chrono::steady_clock::now();
+  if (logins.size() >= login_memo_capacity) {
+    for (auto i = logins.begin(); i != logins.end();)
+      i = i->second.expires <= now ? logins.erase(i) : std::next(i);
+    if (logins.size() >= login_memo_capacity)
+      logins.clear();
+  }
+  logins[c->memo_key] = login_memo{c->username, generation, now + login_memo_ttl};
+}
+
+void forget_logins_of(front_ptr self, const std::string& username) {
+  auto& logins = self->state.logins;
+  for (auto i = logins.begin(); i != logins.end();)
+    i = i->second.username == username ? logins.erase(i) : std::next(i);
+}
+
+// -- management API -----------------------------------------------------------
+
+void submit_create(front_ptr self, const call_ptr& c) {
+  self->request(self->state.rt->registry(), caf::infinite, c->create)
+    .then([c](hook_view& view) { c->ex->respond(envelope_ok(hook_json(view))); },
+          [c](caf::error& err) { reply_failure(c, err); });
+}
+
+void create_webhook(front_ptr self, const call_ptr& c) {
+  auto app = c->params.get_string("app");
+  if (!require(c, app, "app"))
+    return;
+  if (app.value.empty() || app.value.size() > 255)
+    return reply(c, mw_error::invalid_parameter, "app");
+  auto event = c->params.get_string("event");
+  if (!require(c, event, "event"))
+    return;
+  if (!is_event(self, event.value))
+    return reply(c, mw_error::invalid_parameter, "event");
+  auto url = c->params.get_string("url");
+  if (!require(c, url, "url"))
+    return;
+  auto parsed = support::parse_hook_url(url.value);
+  if (!parsed)
+    return reply(c, mw_error::invalid_parameter, "url");
+  c->create = create_hook_cmd{c->username, std::move(app.value), std::move(event.value),
+                              std::move(url.value)};
+  if (self->state.rt->config().allow_private_targets)
+    return submit_create(self, c);
+  auto front = caf::actor_cast<caf::actor>(self);
+  auto queued = self->state.rt->blocking().post([front, c, target = std::move(*parsed)] {
+    auto check = support::check_target(target, false);
+    caf::anon_send(front, checked_atom::value, c,
+                   check.verdict == support::target_verdict::allowed, std::move(check.detail));
+  });
+  if (!queued)
+    reply(c, mw_error::internal);
+}
+
+void get_webhooks(front_ptr self, const call_ptr& c) {
+  auto app = c->params.get_string("app");
+  if (app.invalid())
+    return reply(c, mw_error::invalid_parameter, "app");
+  auto event = c->params.get_string("event");
+  if (event.invalid() || (event.ok() && !event.value.empty() && !is_event(self, event.value)))
+    return reply(c, mw_error::invalid_parameter, "event");
+  list_hooks_cmd cmd{c->username, std::move(app.value), std::move(event.value)};
+  self->request(self->state.rt->registry(), caf::infinite, std::move(cmd))
+    .then([c](std::vector<hook_view>& views) { c->ex->respond(envelope_ok(hooks_json(views))); },
+          [c](caf::error& err) { reply_failure(c, err); });
+}
+
+void activate_webhook(front_ptr self, const call_ptr& c) {
+  auto id = c->params.get_positive_id("id");
+  if (!require(c, id, "id"))
+    return;
+  auto replay = c->params.get_bool("replayEvents");
+  if (replay.invalid())
+    return reply(c, mw_error::invalid_parameter, "replayEvents");
+  self->request(self->state.rt->registry(), caf::infinite, activate_atom::value, c->username,
+                id.value, replay.ok() && replay.value)
+    .then([c](activate_result& r) { c->ex->respond(envelope_ok(activate_json(r))); },
+          [c](caf::error& err) { reply_failure(c, err); });
+}
+
+void delete_webhook(front_ptr self, const call_ptr& c) {
+  auto id = c->params.get_positive_id("id");
+  if (!require(c, id, "id"))
+    return;
+  self->request(self->state.rt->registry(), caf::infinite, delete_atom::value, c->username,
+                id.value)
+    .then(
+      [c](uint64_t deleted) {
+        support::json_writer w;
+        w.begin_object();
+        w.member("id", deleted);
+        w.member("deleted", true);
+        w.end_object();
+        c->ex->respond(envelope_ok(w.str()));
+      },
+      [c](caf::error& err) { reply_failure(c, err); });
+}
+
+void dispatch(front_ptr self, const call_ptr& c) {
+  switch (c->function) {
+    case mgmt_function::create_webhook: return create_webhook(self, c);
+    case mgmt_function::get_webhooks: return get_webhooks(self, c);
+    case mgmt_function::activate_webhook: return activate_webhook(self, c);
+    case mgmt_function::delete_webhook_by_id: return delete_webhook(self, c);
+  }
+}
+
+/// Checks the credentials, from memory when they were verified recently, else
+/// by hashing on the blocking pool; continues with dispatch().
+void authenticate(front_ptr self, const call_ptr& c) {
+  auto user = c->params.get_string("username");
+  auto pass = c->params.get_string("password");
+  if (!user.ok() || !pass.ok() || user.value.empty() || pass.value.empty())
+    return reply(c, mw_error::login_failed);
+  c->username = std::move(user.value);
+  c->password = std::move(pass.value);
+  std::string material = c->username;
+  material.push_back('\0');
+  material += c->password;
+  c->memo_key = support::hmac_sha256(self->state.memo_secret, material);
+  self->request(self->state.rt->registry(), caf::infinite, login_atom::value, c->username)
+    .then(
+      [self, c](account_credentials& cred) {
+        auto& logins = self->state.logins;
+        if (auto i = logins.find(c->memo_key);
+            i != logins.end() && i->second.generation == cred.generation
+            && i->second.expires > std::chrono::steady_clock::now())
+          return dispatch(self, c);
+        auto front = caf::actor_cast<caf::actor>(self);
+        auto queued = self->state.rt->blocking().post([front, c, cred] {
+          auto length = std::max<size_t>(cred.password_hash.size(), 1);
+          auto hash = support::pbkdf2_sha256(c->password, cred.salt, cred.iterations, length);
+          bool ok = support::constant_time_equal(hash, cred.password_hash);
+          caf::anon_send(front, verified_atom::value, c, ok, cred.generation);
+        });
+        if (!queued)
+          reply(c, mw_error::internal);
+      },
+      [c](caf::error& err) { reply_failure(c, err); });
+}
+
+void handle_management(front_ptr self, std::shared_ptr<http_exchange> ex, std::string_view name) {
+  auto fn = find_function(name);
+  if (!fn) {
+    ex->respond(envelope_error_response(mw_error::invalid_parameter,
+                                        "unknown function: " + std::string{name}, 404));
+    return;
+  }
+  if (ex->request.method != "POST") {
+    auto res = envelope_error_response(mw_error::invalid_parameter,
+                                       "method not allowed: use POST", 405);
+    res.headers.emplace_back("Allow", "POST");
+    ex->respond(std::move(res));
+    return;
+  }
+  auto params = support::params::decode(ex->request.content_type, ex->request.body);
+  if (!params) {
+    ex->respond(envelope_error_response(mw_error::invalid_parameter,
+                                        envelope_message(mw_error::invalid_parameter, "body")));
+    return;
+  }
+  auto c = std::make_shared<mgmt_call>();
+  c->ex = std::move(ex);
+  c->function = *fn;
+  c->params = std::move(*params);
+  authenticate(self, c);
+}
+
+// -- admin API ----------------------------------------------------------------
+
+void create_account(front_ptr self, std::shared_ptr<http_exchange> ex) {
+  auto params = support::params::from_json(ex->request.body);
+  if (!params)
+    return ex->respond(json_error(400, "body must be a JSON object"));
+  auto user = params->get_string("username");
+  if (user.absent())
+    return ex->respond(json_error(400, "missing username"));
+  if (!user.ok() || !valid_username(user.value))
+    return ex->respond(
+      json_error(400, "invalid username: 1-64 characters of A-Z a-z 0-9 . _ @ -"));
+  auto pass = params->get_string("password");
+  if (pass.absent())
+    return ex->respond(json_error(400, "missing password"));
+  if (!pass.ok() || pass.value.empty() || pass.value.size() > 1024)
+    return ex->respond(json_error(400, "invalid password: 1-1024 bytes"));
+  auto front = caf::actor_cast<caf::actor>(self);
+  auto queued = self->state.rt->blocking().post(
+    [front, ex, username = std::move(user.value), password = std::move(pass.value)] {
+      storage::account_record rec;
+      rec.username = username;
+      rec.salt = support::random_bytes(16);
+      rec.iterations = password_iterations;
+      rec.password_hash = support::pbkdf2_sha256(password, rec.salt, rec.iterations, 32);
+      rec.created_at_ms = support::now_ms();
+      caf::anon_send(front, hashed_atom::value, ex, std::move(rec));
+    });
+  if (!queued)
+    ex->respond(json_error(503, "shutting down"));
+}
+
+void store_account(front_ptr self, std::shared_ptr<http_exchange> ex, storage::account_record rec) {
+  self->request(self->state.rt->registry(), caf::infinite, create_atom::value, std::move(rec))
+    .then(
+      [ex](std::string& username) {
+        support::json_writer w;
+        w.begin_object();
+        w.member("username", username);
+        w.end_object();
+        http_response res;
+        res.status = 201;
+        res.body = w.take();
+        ex->respond(std::move(res));
+      },
+      [ex](caf::error& err) {
+        auto code = code_of(err);
+        if (code == errc::already_exists)
+          return ex->respond(json_error(409, "account exists"));
+        log::error("creating an account failed: " + detail_of(err));
+        ex->respond(json_error(http_status(code), "internal error"));
+      });
+}
+
+void delete_account(front_ptr self, std::shared_ptr<http_exchange> ex, std::string_view raw_name) {
+  auto username = support::percent_decode(raw_name, false);
+  if (!username || !valid_username(*username))
+    return ex->respond(json_error(404, "unknown account"));
+  self->request(self->state.rt->registry(), caf::infinite, delete_atom::value, *username)
+    .then(
+      [self, ex](std::string& name) {
+        forget_logins_of(self, name);
+        log::info("account " + name + " deleted");
+        http_response res;
+        res.status = 204;
+        res.content_type = "text/plain";
+        ex->respond(std::move(res));
+      },
+      [ex](caf::error& err) {
+        auto code = code_of(err);
+        if (code == errc::not_found)
+          return ex->respond(json_error(404, "unknown account"));
+        log::error("deleting an account failed: " + detail_of(err));
+        ex->respond(json_error(http_status(code), "internal error"));
+      });
+}
+
+void handle_admin(front_ptr self, std::shared_ptr<http_exchange> ex) {
+  if (!bearer_matches(ex->request.authorization, self->state.rt->admin_token())) {
+    auto res = json_error(401, "missing or wrong admin token");
+    res.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return ex->respond(std::move(res));
+  }
+  constexpr std::string_view accounts = "/admin/accounts";
+  const auto& path = ex->request.path;
+  const auto& method = ex->request.method;
+  if (path == accounts) {
+    if (method != "POST")
+      return ex->respond(json_error(405, "method not allowed: use POST"));
+    return create_account(self, std::move(ex));
+  }
+  if (starts_with(path, accounts) && path[accounts.size()] == '/') {
+    if (method != "DELETE")
+      return ex->respond(json_error(405, "method not allowed: use DELETE"));
+    auto name = std::string_view{path}.substr(accounts.size() + 1);
+    return delete_account(self, std::move(ex), name);
+  }
+  ex->respond(json_error(404, "not found"));
+}
+
+// -- operations ---------------------------------------------------------------
+
+void handle_metrics(front_ptr self, std::shared_ptr<http_exchange> ex) {
+  self->request(self->state.rt->registry(), caf::infinite, stats_atom::value)
+    .then(
+      [self, ex](const registry_stats& stats) {
+        std::string out;
+        auto gauge = [&out](const char* name, const char* help, const std::string& labels,
+                            uint64_t value) {
+          if (help) {
+            out += "# HELP ";
+            out += name;
+            out += ' ';
+            out += help;
+            out += "\n# TYPE ";
+            out += name;
+            out += " gauge\n";
+          }
+          out += name;
+          out += labels;
+          out += ' ';
+          out += std::to_string(value);
+          out += '\n';
+        };
+        gauge("hookwerk_webhooks", "Webhooks by state.", "{state=\"active\"}", stats.active_hooks);
+        gauge("hookwerk_webhooks", nullptr, "{state=\"inactive\"}", stats.inactive_hooks);
+        gauge("hookwerk_accounts", "Accounts.", "", stats.accounts);
+        auto actors = self->state.rt->context().hook_actors.load();
+        gauge("hookwerk_hook_actors", "Hook actors running.", "",
+              static_cast<uint64_t>(std::max<int64_t>(actors, 0)));
+        http_response res;
+        res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+        res.body = std::move(out);
+        ex->respond(std::move(res));
+      },
+      [ex](caf::error& err) {
+        log::error("metrics failed: " + detail_of(err));
+        ex->respond(json_error(500, "internal error"));
+      });
+}
+
+void handle(front_ptr self, std::shared_ptr<http_exchange> ex) {
+  std::string_view path = ex->request.path;
+  if (starts_with(path, management_prefix))
+    return handle_management(self, std::move(ex), path.substr(management_prefix.size()));
+  if (starts_with(path, "/admin/") || path == "/admin")
+    return handle_admin(self, std::move(ex));
+  if (path == "/metrics") {
+    if (ex->request.method != "GET")
+      return ex->respond(json_error(405, "method not allowed: use GET"));
+    return handle_metrics(self, std::move(ex));
+  }
+  ex->respond(json_error(404, "not found"));
+}
+
+caf::behavior front_impl(front_ptr self, engine::runtime* rt) {
+  self->state.rt = rt;
+  return {
+    [self](std::shared_ptr<http_exchange>& ex) { handle(self, std::move(ex)); },
+    [self](verified_atom, call_ptr& c, bool ok, uint64_t generation) {
+      if (!ok)
+        return reply(c, mw_error::login_failed);
+      remember_login(self, c, generation);
+      dispatch(self, c);
+    },
+    [self](checked_atom, call_ptr& c, bool allowed, const std::string& detail) {
+      if (!allowed) {
+        log::info("CreateWebHook refused for account " + c->username + ": " + detail);
+        return reply(c, mw_error::target_not_allowed);
+      }
+      submit_create(self, c);
+    },
+    [self](hashed_atom, std::shared_ptr<http_exchange>& ex, storage::account_record& rec) {
+      store_account(self, std::move(ex), std::move(rec));
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_front(engine::runtime& rt) { return rt.system().spawn(front_impl, &rt); }
+
+void send_to_front(const caf::actor& front, std::shared_ptr<http_exchange> ex) {
+  caf::anon_send(front, std::move(ex));
+}
+
+void stop_front(const caf::actor& front) {
+  caf::anon_send_exit(front, caf::exit_reason::user_shutdown);
+}
+
+} // namespace hookwerk::api

@@ -1,0 +1,264 @@
+#include <utility> // before Asio: g++ 12 + Asio 1.74 in C++20 need it first
+
+#include "api/http_server.hpp"
+
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "actors/support/log.hpp"
+
+namespace hookwerk::api {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+
+namespace {
+
+struct shared_settings {
+  http_server_options opts;
+  request_handler handler;
+  rejection_builder reject;
+  std::atomic<bool> ready{false};
+};
+
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(tcp::socket&& socket, std::shared_ptr<shared_settings> settings)
+    : stream_(std::move(socket)), settings_(std::move(settings)) {}
+
+  void run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&session::do_read, shared_from_this()));
+  }
+
+  /// Called on the strand with the response for the current request.
+  void write(http_response response, bool keep_alive) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+      static_cast<http::status>(response.status), version_);
+    res->set(http::field::server, "hookwerk");
+    res->set(http::field::content_type, response.content_type);
+    for (auto& [name, value] : response.headers)
+      res->set(name, value);
+    res->keep_alive(keep_alive);
+    res->body() = std::move(response.body);
+    res->prepare_payload();
+    res_ = res;
+    stream_.expires_after(settings_->opts.idle_timeout);
+    http::async_write(stream_, *res_,
+                      beast::bind_front_handler(&session::on_write, shared_from_this(),
+                                                res_->need_eof()));
+  }
+
+  net::any_io_executor executor() { return stream_.get_executor(); }
+
+private:
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(settings_->opts.max_header));
+    parser_->body_limit(settings_->opts.max_body);
+    stream_.expires_after(settings_->opts.idle_timeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, size_t) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout
+        || ec == net::error::operation_aborted || ec == net::error::connection_reset
+        || ec == net::error::eof)
+      return close();
+    if (ec) {
+      unsigned status = 400;
+      std::string text = "malformed request";
+      if (ec == http::error::body_limit) {
+        status = 413;
+        text = "request body too large";
+      } else if (ec == http::error::header_limit) {
+        status = 431;
+        text = "request header fields too large";
+      } else if (!parser_->is_header_done()) {
+        text = "malformed request: " + ec.message();
+      }
+      std::string path;
+      if (parser_->is_header_done()) {
+        auto target = parser_->get().target();
+        path.assign(target.data(), target.size());
+        if (auto q = path.find('?'); q != std::string::npos)
+          path.resize(q);
+      }
+      version_ = 11;
+      return write(settings_->reject(path, status, text), false);
+    }
+
+    auto req = parser_->release();
+    version_ = req.version();
+    keep_alive_ = req.keep_alive();
+    auto target = req.target();
+    std::string_view t{target.data(), target.size()};
+    auto q = t.find('?');
+    auto path = t.substr(0, q);
+
+    if (path == "/healthz" || path == "/readyz") {
+      http_response res;
+      res.content_type = "text/plain; charset=utf-8";
+      if (path == "/healthz" || settings_->ready.load()) {
+        res.body = "ok";
+      } else {
+        res.status = 503;
+        res.body = "starting";
+      }
+      return write(std::move(res), keep_alive_);
+    }
+
+    auto ex = std::make_shared<exchange>(shared_from_this(), keep_alive_);
+    ex->request.method = std::string{req.method_string()};
+    ex->request.path = std::string{path};
+    if (q != std::string_view::npos)
+      ex->request.query = std::string{t.substr(q + 1)};
+    if (auto it = req.find(http::field::content_type); it != req.end())
+      ex->request.content_type = std::string{it->value()};
+    if (auto it = req.find(http::field::authorization); it != req.end())
+      ex->request.authorization = std::string{it->value()};
+    ex->request.body = std::move(req.body());
+    settings_->handler(std::move(ex));
+  }
+
+  void on_write(bool close_after, beast::error_code ec, size_t) {
+    res_.reset();
+    if (ec || close_after)
+      return close();
+    do_read();
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  /// Hands the response back to the session's strand.
+  class exchange : public http_exchange {
+  public:
+    exchange(std::shared_ptr<session> s, bool keep_alive)
+      : session_(std::move(s)), keep_alive_(keep_alive) {}
+
+  protected:
+    void do_respond(http_response response) override {
+      auto s = std::move(session_);
+      auto keep_alive = keep_alive_;
+      net::post(s->executor(), [s, keep_alive, r = std::move(response)]() mutable {
+        s->write(std::move(r), keep_alive);
+      });
+    }
+
+  private:
+    std::shared_ptr<session> session_;
+    bool keep_alive_;
+  };
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::shared_ptr<shared_settings> settings_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<http::response<http::string_body>> res_;
+  unsigned version_ = 11;
+  bool keep_alive_ = true;
+};
+
+} // namespace
+
+struct http_server::impl {
+  std::shared_ptr<shared_settings> settings = std::make_shared<shared_settings>();
+  net::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::vector<std::thread> threads;
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+
+  void do_accept() {
+    acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec == net::error::operation_aborted || !acceptor->is_open())
+        return;
+      if (!ec)
+        std::make_shared<session>(std::move(socket), settings)->run();
+      do_accept();
+    });
+  }
+};
+
+http_server::http_server(http_server_options opts, request_handler handler,
+                         rejection_builder reject)
+  : impl_(std::make_unique<impl>()) {
+  impl_->settings->opts = std::move(opts);
+  impl_->settings->handler = std::move(handler);
+  impl_->settings->reject = std::move(reject);
+}
+
+http_server::~http_server() { stop(); }
+
+expected<std::string> http_server::start() {
+  auto& opts = impl_->settings->opts;
+  beast::error_code ec;
+  auto address = net::ip::make_address(opts.host, ec);
+  if (ec) {
+    tcp::resolver resolver{impl_->ioc};
+    auto results = resolver.resolve(opts.host, std::to_string(opts.port), ec);
+    if (ec || results.empty())
+      return status{errc::invalid_parameter, "cannot resolve listen host " + opts.host};
+    address = results.begin()->endpoint().address();
+  }
+  tcp::endpoint endpoint{address, opts.port};
+  auto& acc = impl_->acceptor.emplace(impl_->ioc);
+  acc.open(endpoint.protocol(), ec);
+  if (!ec)
+    acc.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec)
+    acc.bind(endpoint, ec);
+  if (!ec)
+    acc.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    return status{errc::internal, "cannot listen on " + opts.host + ":" + std::to_string(opts.port)
+                                    + ": " + ec.message()};
+  auto bound = acc.local_endpoint(ec);
+  impl_->do_accept();
+  impl_->work.emplace(impl_->ioc.get_executor());
+  for (size_t i = 0; i < std::max<size_t>(1, opts.io_threads); ++i)
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  auto host = bound.address().to_string();
+  if (bound.address().is_v6())
+    host = "[" + host + "]";
+  return host + ":" + std::to_string(bound.port());
+}
+
+void http_server::set_ready(bool ready) { impl_->settings->ready.store(ready); }
+
+void http_server::stop_accepting() {
+  if (!impl_->acceptor)
+    return;
+  net::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    if (impl_->acceptor && impl_->acceptor->is_open())
+      impl_->acceptor->close(ec);
+  });
+}
+
+void http_server::stop() {
+  if (!impl_)
+    return;
+  impl_->work.reset();
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads)
+    if (t.joinable())
+      t.join();
+  impl_->threads.clear();
+}
+
+} // namespace hookwerk::api

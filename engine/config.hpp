@@ -1,0 +1,95 @@
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace hookwerk::engine {
+
+/// The default for `--workers`: the number of cores the system reports, at least 1 and at
+/// most 256 (the largest value `--workers` accepts).
+inline unsigned default_workers() {
+  return std::clamp(std::thread::hardware_concurrency(), 1u, 256u);
+}
+
+/// Everything `hookwerk serve` is told on its command line (SPEC §1), one field per flag.
+/// A default-constructed value holds the SPEC defaults. `main` fills one instance through
+/// `parse_command_line` and passes it (or parts of it) down by value or const reference;
+/// nothing else reads the command line or the environment. Plain data, no invariants beyond
+/// those `parse_command_line` checks.
+struct serve_config {
+  /// `--listen HOST:PORT`: the address of the one HTTP/1.1 listener. An IPv6 host is stored
+  /// without its brackets (`::1`). Port 0 asks the system for a free port.
+  std::string listen_host = "127.0.0.1"; // Default: 127.0.0.1
+  std::uint16_t listen_port = 8080;      // Default: 8080
+
+  /// `--data-dir DIR`: the RocksDB database directory; created if missing.
+  std::string data_dir = "./hookwerk-data"; // Default: ./hookwerk-data
+
+  /// `--admin-token TOKEN`, else env `HOOKWERK_ADMIN_TOKEN`. Empty: neither was given; the
+  /// server uses the token stored in the data dir or generates, stores and prints one.
+  std::optional<std::string> admin_token; // Default: none (stored or generated)
+
+  /// `--ingest-token TOKEN`, else env `HOOKWERK_INGEST_TOKEN`; same rule as `admin_token`.
+  std::optional<std::string> ingest_token; // Default: none (stored or generated)
+
+  /// `--events LIST`: the event names hooks may subscribe to; distinct, never empty.
+  std::vector<std::string> events = { // Default: optin_finalized,optout_finalized,
+      "optin_finalized",              //          profilemanager_finalized
+      "optout_finalized",
+      "profilemanager_finalized",
+  };
+
+  /// `--retry-schedule LIST`: delay before attempt 2, 3, …; after the last, the last delay
+  /// repeats. Never empty; every element is positive. Jitter (±10 %) is applied by the user.
+  std::vector<std::chrono::milliseconds> retry_schedule = { // Default: 10s,30s,2m,5m,15m,30m,
+      std::chrono::seconds{10}, std::chrono::seconds{30},   //          1h,2h,4h,8h
+      std::chrono::minutes{2},  std::chrono::minutes{5},
+      std::chrono::minutes{15}, std::chrono::minutes{30},
+      std::chrono::hours{1},    std::chrono::hours{2},
+      std::chrono::hours{4},    std::chrono::hours{8},
+  };
+
+  /// `--failure-threshold N`: consecutive failed attempts after which a hook is deactivated.
+  std::uint32_t failure_threshold = 10; // Default: 10
+
+  /// `--delivery-timeout DUR`: connect + full response, per attempt. Positive.
+  std::chrono::milliseconds delivery_timeout = std::chrono::seconds{10}; // Default: 10s
+
+  /// `--max-in-flight N`: concurrent deliveries per hook.
+  std::uint32_t max_in_flight = 8; // Default: 8
+
+  /// `--buffer-retention DUR`: how long after deactivation incoming events are still
+  /// buffered. 0 means none are.
+  std::chrono::milliseconds buffer_retention = std::chrono::days{5}; // Default: 5d
+
+  /// `--buffer-limit N`: most events buffered per hook; beyond, they are dropped and counted.
+  std::uint64_t buffer_limit = 100'000; // Default: 100000
+
+  /// `--buffer-max-age DUR`: a buffer not replayed this long after deactivation is purged.
+  std::chrono::milliseconds buffer_max_age = std::chrono::days{30}; // Default: 30d
+
+  /// `--max-event-age DUR`: an event still failing this long after its first attempt is given
+  /// up (error `expired`).
+  std::chrono::milliseconds max_event_age = std::chrono::days{3}; // Default: 3d
+
+  /// `--max-body BYTES`: largest event payload / request body accepted.
+  std::size_t max_body = 262'144; // Default: 262144
+
+  /// `--allow-private-targets`: permit hook URLs on loopback, private and link-local addresses.
+  bool allow_private_targets = false; // Default: off
+
+  /// `--public-url URL`: base of links in notifications, `http://` or `https://`, without a
+  /// trailing `/`. Empty: `http://` + the address actually bound (the real port if 0 was asked).
+  std::optional<std::string> public_url; // Default: derived from the bound address
+
+  /// `--workers N`: actor scheduler threads.
+  unsigned workers = default_workers(); // Default: number of cores (1..256)
+};
+
+} // namespace hookwerk::engine

@@ -1,0 +1,40 @@
+#include "storage/batch.hpp"
+
+#include <iterator>
+
+namespace hookwerk::storage {
+
+void batch::put(cf family, std::string key, std::string value) {
+  bytes_ += key.size() + value.size();
+  ops_.push_back({op::kind::put, family, std::move(key), std::move(value)});
+}
+
+void batch::erase(cf family, std::string key) {
+  bytes_ += key.size();
+  ops_.push_back({op::kind::erase, family, std::move(key), {}});
+}
+
+void batch::erase_range(cf family, std::string begin, std::string end) {
+  if (begin >= end)
+    return;
+  bytes_ += begin.size() + end.size();
+  ops_.push_back({op::kind::erase_range, family, std::move(begin), std::move(end)});
+}
+
+void batch::append(batch&& other) {
+  if (ops_.empty()) {
+    ops_ = std::move(other.ops_);
+  } else {
+    ops_.insert(ops_.end(), std::make_move_iterator(other.ops_.begin()),
+                std::make_move_iterator(other.ops_.end()));
+  }
+  bytes_ += other.bytes_;
+  other.clear();
+}
+
+void batch::clear() noexcept {
+  ops_.clear();
+  bytes_ = 0;
+}
+
+} // namespace hookwerk::storage

@@ -1,0 +1,77 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace hookwerk::storage {
+
+// Key layout of every column family. "be64(x)" is x as 8 bytes, big-endian,
+// so RocksDB's bytewise key order equals numeric order; "‖" is concatenation.
+// Record encodings are defined in records.hpp (versioned, see there).
+//
+//   meta          ASCII name → value (names in meta_key below):
+//                   "schema_version"        u32 big-endian
+//                   "next_hook_id"          u64 big-endian, the next value to hand out
+//                   "next_event_seq"        u64 big-endian, the next value to hand out
+//                   "next_notification_id"  u64 big-endian, the next value to hand out
+//                   "admin_token"           text
+//                   "ingest_token"          text
+//   accounts      username (raw bytes)                 → account_record
+//   hooks         be64(hook_id)                        → hook_record
+//   events        be64(event_seq)                      → event payload record
+//   queue         be64(hook_id) ‖ be64(seq)            → queue entry
+//   buffer        be64(hook_id) ‖ be64(seq)            → buffered entry
+//   attempts      be64(hook_id) ‖ be64(attempt_seq)    → attempt record
+//   idempotency   account ‖ 0x00 ‖ idempotency key     → event id + time
+//   notifications be64(notification_id)                → notification record
+//
+// All keys of one hook in queue, buffer and attempts lie in hook_range(hook_id)
+// (keys.hpp), so one range scan or range delete covers exactly that hook.
+
+/// The column families (key spaces) of the Hookwerk database.
+enum class cf : uint8_t {
+  meta,  ///< RocksDB's "default" family.
+  accounts,
+  hooks,
+  events,
+  queue,
+  buffer,
+  attempts,
+  idempotency,
+  notifications,
+};
+
+/// Number of column families; cf values are 0 .. cf_count - 1.
+constexpr std::size_t cf_count = 9;
+
+/// The RocksDB name of a column family.
+constexpr const char* cf_name(cf family) noexcept {
+  switch (family) {
+    case cf::meta: return "default";
+    case cf::accounts: return "accounts";
+    case cf::hooks: return "hooks";
+    case cf::events: return "events";
+    case cf::queue: return "queue";
+    case cf::buffer: return "buffer";
+    case cf::attempts: return "attempts";
+    case cf::idempotency: return "idempotency";
+    case cf::notifications: return "notifications";
+  }
+  return "unknown";
+}
+
+/// Key names in the meta family.
+namespace meta_key {
+inline constexpr std::string_view schema_version = "schema_version";
+inline constexpr std::string_view next_hook_id = "next_hook_id";
+inline constexpr std::string_view next_event_seq = "next_event_seq";
+inline constexpr std::string_view next_notification_id = "next_notification_id";
+inline constexpr std::string_view admin_token = "admin_token";
+inline constexpr std::string_view ingest_token = "ingest_token";
+} // namespace meta_key
+
+/// The schema version written on first open.
+inline constexpr uint32_t current_schema_version = 1;
+
+} // namespace hookwerk::storage

@@ -1,0 +1,188 @@
+#include "storage/store.hpp"
+
+#include <filesystem>
+#include <vector>
+
+#include <rocksdb/db.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/options.h>
+#include <rocksdb/write_batch.h>
+
+#include "storage/keys.hpp"
+
+namespace hookwerk::storage {
+
+namespace {
+
+// RocksDB reports a held LOCK file as an IOError: "While lock file: …:
+// Resource temporarily unavailable" when another process holds it, "lock
+// hold by current process …" when this process does.
+bool is_lock_error(const rocksdb::Status& s) {
+  if (!s.IsIOError())
+    return false;
+  const std::string text = s.ToString();
+  return text.find("While lock file") != std::string::npos
+         || text.find("lock hold by current process") != std::string::npos;
+}
+
+status failed(const rocksdb::Status& s) {
+  return {errc::storage_failed, s.ToString()};
+}
+
+rocksdb::Slice slice(std::string_view s) {
+  return {s.data(), s.size()};
+}
+
+} // namespace
+
+struct store::impl {
+  std::string path;
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  ///< Indexed by cf, then unknown families.
+
+  ~impl() {
+    if (db == nullptr)
+      return;
+    for (auto* h : handles)
+      db->DestroyColumnFamilyHandle(h);
+    handles.clear();
+    db->Close();
+    delete db;
+  }
+
+  rocksdb::ColumnFamilyHandle* handle(cf family) const {
+    return handles[static_cast<std::size_t>(family)];
+  }
+};
+
+store::store(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
+
+store::~store() = default;
+
+expected<std::unique_ptr<store>> store::open(const std::string& dir,
+                                             const store_options& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec)
+    return status{errc::storage_failed, "cannot create " + dir + ": " + ec.message()};
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = options.max_background_jobs;
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
+  for (std::size_t i = 0; i < cf_count; ++i)
+    families.emplace_back(cf_name(static_cast<cf>(i)), rocksdb::ColumnFamilyOptions{});
+  // A new database has no family list yet; Open then creates ours.
+  std::vector<std::string> existing;
+  if (rocksdb::DB::ListColumnFamilies(db_options, dir, &existing).ok()) {
+    for (const auto& name : existing) {
+      bool known = false;
+      for (const auto& f : families)
+        known = known || f.name == name;
+      if (!known)
+        families.emplace_back(name, rocksdb::ColumnFamilyOptions{});
+    }
+  }
+
+  auto state = std::make_unique<impl>();
+  state->path = dir;
+  auto s = rocksdb::DB::Open(db_options, dir, families, &state->handles, &state->db);
+  if (!s.ok()) {
+    if (is_lock_error(s))
+      return status{errc::storage_locked, s.ToString()};
+    return failed(s);
+  }
+
+  std::unique_ptr<store> result{new store(std::move(state))};
+  auto version = result->get(cf::meta, meta_key::schema_version);
+  if (!version)
+    return version.error();
+  if (!version->has_value()) {
+    std::string value;
+    for (int shift = 24; shift >= 0; shift -= 8)
+      value.push_back(static_cast<char>((current_schema_version >> shift) & 0xff));
+    batch b;
+    b.put(cf::meta, std::string(meta_key::schema_version), std::move(value));
+    if (auto st = result->write(std::move(b), true); !st)
+      return st;
+  }
+  return result;
+}
+
+expected<std::optional<std::string>> store::get(cf family, std::string_view key) const {
+  rocksdb::PinnableSlice value;
+  auto s = impl_->db->Get(rocksdb::ReadOptions{}, impl_->handle(family), slice(key), &value);
+  if (s.IsNotFound())
+    return std::optional<std::string>{};
+  if (!s.ok())
+    return failed(s);
+  return std::optional<std::string>{value.ToString()};
+}
+
+status store::write(batch&& b, bool sync) {
+  rocksdb::WriteBatch wb(b.byte_size() + 32 * b.size() + 64);
+  for (const auto& o : b.ops()) {
+    auto* h = impl_->handle(o.family);
+    rocksdb::Status s;
+    switch (o.type) {
+      case batch::op::kind::put: s = wb.Put(h, o.key, o.value); break;
+      case batch::op::kind::erase: s = wb.Delete(h, o.key); break;
+      case batch::op::kind::erase_range: s = wb.DeleteRange(h, o.key, o.value); break;
+    }
+    if (!s.ok())
+      return failed(s);
+  }
+  b.clear();
+  rocksdb::WriteOptions write_options;
+  write_options.sync = sync;
+  auto s = impl_->db->Write(write_options, &wb);
+  if (!s.ok())
+    return failed(s);
+  return status::ok();
+}
+
+status store::scan(
+  cf family, std::string_view lower, std::string_view upper,
+  const std::function<bool(std::string_view key, std::string_view value)>& fn) const {
+  rocksdb::Slice lower_slice = slice(lower);
+  rocksdb::Slice upper_slice = slice(upper);
+  rocksdb::ReadOptions read_options;
+  if (!lower.empty())
+    read_options.iterate_lower_bound = &lower_slice;
+  if (!upper.empty())
+    read_options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(read_options, impl_->handle(family))};
+  for (it->Seek(lower_slice); it->Valid(); it->Next()) {
+    auto k = it->key();
+    auto v = it->value();
+    if (!fn({k.data(), k.size()}, {v.data(), v.size()}))
+      break;
+  }
+  auto s = it->status();
+  if (!s.ok())
+    return failed(s);
+  return status::ok();
+}
+
+expected<uint64_t> store::read_counter(std::string_view name, uint64_t initial) const {
+  auto value = get(cf::meta, name);
+  if (!value)
+    return value.error();
+  if (!value->has_value())
+    return initial;
+  if ((*value)->size() != 8)
+    return status{errc::storage_failed, "counter " + std::string(name) + " is not 8 bytes"};
+  return get_be64(**value);
+}
+
+const std::string& store::path() const noexcept {
+  return impl_->path;
+}
+
+void put_counter(batch& b, std::string_view name, uint64_t next) {
+  b.put(cf::meta, std::string(name), be64(next));
+}
+
+} // namespace hookwerk::storage

@@ -1,0 +1,171 @@
+#include "storage/records.hpp"
+
+#include <set>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "storage/codec.hpp"
+
+namespace hookwerk::storage {
+namespace {
+
+account_record sample_account() {
+  return {"alice", std::string("s\0lt", 4), std::string(32, '\x9c'), 600000, 1700000000123};
+}
+
+hook_record sample_hook() {
+  hook_record h;
+  h.id = 42;
+  h.account = "alice";
+  h.app = "shop";
+  h.event = "order.created";
+  h.url = "https://example.test/hook";
+  h.secret = "s3cr3t";
+  h.active = false;
+  h.created_at_ms = 1700000000000;
+  h.deactivated_at_ms = 1700000999000;
+  h.consecutive_failures = 17;
+  h.last_error = "connect timeout";
+  return h;
+}
+
+// Group 1 of a hook record as version `version` writes it.
+encoder hook_group1(const hook_record& h, uint8_t version) {
+  encoder e;
+  e.u8(version);
+  e.u64(h.id);
+  e.str(h.account);
+  e.str(h.app);
+  e.str(h.event);
+  e.str(h.url);
+  e.str(h.secret);
+  e.boolean(h.active);
+  e.i64(h.created_at_ms);
+  return e;
+}
+
+encoder account_group1(const account_record& a, uint8_t version) {
+  encoder e;
+  e.u8(version);
+  e.str(a.username);
+  e.str(a.salt);
+  e.str(a.password_hash);
+  e.u32(a.iterations);
+  return e;
+}
+
+TEST(storage_records, account_round_trip) {
+  auto a = sample_account();
+  auto data = a.encode();
+  EXPECT_EQ(static_cast<uint8_t>(data[0]), record_version);
+  auto back = account_record::decode(data);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, a);
+  EXPECT_EQ(account_record::decode(account_record{}.encode()), account_record{});
+}
+
+TEST(storage_records, hook_round_trip) {
+  auto h = sample_hook();
+  auto back = hook_record::decode(h.encode());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, h);
+
+  h.last_error.reset();
+  h.active = true;
+  back = hook_record::decode(h.encode());
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, h);
+
+  h.last_error = "";
+  back = hook_record::decode(h.encode());
+  ASSERT_TRUE(back);
+  ASSERT_TRUE(back->last_error.has_value());
+  EXPECT_EQ(*back->last_error, "");
+}
+
+TEST(storage_records, record_ending_at_group_boundary_decodes_with_defaults) {
+  auto h = sample_hook();
+  auto hook = hook_record::decode(hook_group1(h, record_version).data());
+  ASSERT_TRUE(hook);
+  EXPECT_EQ(hook->id, h.id);
+  EXPECT_EQ(hook->url, h.url);
+  EXPECT_EQ(hook->secret, h.secret);
+  EXPECT_FALSE(hook->active);
+  EXPECT_EQ(hook->created_at_ms, h.created_at_ms);
+  EXPECT_EQ(hook->deactivated_at_ms, 0);
+  EXPECT_EQ(hook->consecutive_failures, 0u);
+  EXPECT_FALSE(hook->last_error);
+
+  auto a = sample_account();
+  auto account = account_record::decode(account_group1(a, record_version).data());
+  ASSERT_TRUE(account);
+  EXPECT_EQ(account->password_hash, a.password_hash);
+  EXPECT_EQ(account->iterations, a.iterations);
+  EXPECT_EQ(account->created_at_ms, 0);
+}
+
+TEST(storage_records, only_group_boundaries_are_valid_ends) {
+  {
+    auto full = sample_hook().encode();
+    std::set<std::size_t> valid{hook_group1(sample_hook(), record_version).data().size(),
+                                full.size()};
+    for (std::size_t n = 0; n <= full.size(); ++n)
+      EXPECT_EQ(hook_record::decode(full.substr(0, n)).has_value(), valid.count(n) == 1)
+        << "hook prefix length " << n;
+  }
+  {
+    auto full = sample_account().encode();
+    std::set<std::size_t> valid{account_group1(sample_account(), record_version).data().size(),
+                                full.size()};
+    for (std::size_t n = 0; n <= full.size(); ++n)
+      EXPECT_EQ(account_record::decode(full.substr(0, n)).has_value(), valid.count(n) == 1)
+        << "account prefix length " << n;
+  }
+}
+
+TEST(storage_records, newer_version_decodes_known_prefix) {
+  auto h = sample_hook();
+  auto newer = h.encode();
+  newer[0] = static_cast<char>(record_version + 1);
+  newer += std::string("\x01\x02\x03 a future group", 19);
+  auto back = hook_record::decode(newer);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(*back, h);
+
+  auto a = sample_account();
+  auto newer_account = a.encode();
+  newer_account[0] = static_cast<char>(200);
+  newer_account += "more";
+  auto account = account_record::decode(newer_account);
+  ASSERT_TRUE(account);
+  EXPECT_EQ(*account, a);
+
+  // A newer record that stops after group 1 still decodes.
+  EXPECT_TRUE(hook_record::decode(hook_group1(h, 9).data()));
+}
+
+TEST(storage_records, garbage_is_rejected) {
+  EXPECT_FALSE(hook_record::decode(""));
+  EXPECT_FALSE(account_record::decode(""));
+  EXPECT_FALSE(hook_record::decode(std::string(1, '\x01')));
+  EXPECT_FALSE(account_record::decode(std::string(1, '\x01')));
+
+  auto version0 = sample_hook().encode();
+  version0[0] = 0;
+  EXPECT_FALSE(hook_record::decode(version0));
+
+  auto trailing = sample_hook().encode() + "x";
+  EXPECT_FALSE(hook_record::decode(trailing));
+  EXPECT_FALSE(account_record::decode(sample_account().encode() + "x"));
+
+  EXPECT_FALSE(hook_record::decode("this is not a record at all"));
+  EXPECT_FALSE(account_record::decode(std::string(64, '\xff')));
+
+  auto bad_bool = hook_group1(sample_hook(), 1).data();
+  bad_bool[bad_bool.size() - 9] = 2;  // the `active` byte
+  EXPECT_FALSE(hook_record::decode(bad_bool));
+}
+
+} // namespace
+} // namespace hookwerk::storage
