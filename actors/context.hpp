@@ -1,9 +1,12 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "actors/metrics.hpp"
 
 namespace hookwerk {
 
@@ -12,18 +15,53 @@ class store;
 class writer;
 } // namespace storage
 
-/// What every actor shares: the database, the writer and the settings that
-/// shape their behaviour. Created once by the engine before any actor starts
-/// and outlives all of them; the pointers are never null.
+class sender;
+
+/// How hook actors deliver (SPEC §1, §5). Filled once from the command line.
+struct delivery_settings {
+  std::vector<std::chrono::milliseconds> retry_schedule; ///< --retry-schedule
+  uint32_t failure_threshold = 10;                       ///< --failure-threshold
+  std::chrono::milliseconds timeout{10000};              ///< --delivery-timeout
+  uint32_t max_in_flight = 8;                            ///< --max-in-flight
+  std::chrono::milliseconds max_event_age{std::chrono::hours{72}}; ///< --max-event-age
+  /// Entries of a hook's queue held in memory; the rest is paged from disk.
+  size_t window = 256;                                   // Default: 256
+  /// Attempt records kept per hook (newest); older ones are deleted.
+  uint64_t attempts_kept = 1000;                         // Default: 1000
+  std::chrono::milliseconds buffer_retention{std::chrono::hours{120}}; ///< --buffer-retention
+  uint64_t buffer_limit = 100000;                        ///< --buffer-limit
+  std::chrono::milliseconds buffer_max_age{std::chrono::hours{720}};   ///< --buffer-max-age
+};
+
+/// What every actor shares: the database, the writer, the sender and the
+/// settings that shape their behaviour. Created once by the engine before any
+/// actor starts and outlives all of them; the pointers are never null.
 struct actor_context {
   storage::store* store = nullptr;
   storage::writer* writer = nullptr;
+  hookwerk::sender* sender = nullptr;
 
   /// Event names hooks may subscribe to (`--events`).
   std::vector<std::string> events;
 
+  delivery_settings delivery;
+
+  /// Prefix of every event id this database hands out ("evt_" + instance).
+  std::string event_id_prefix = "evt_";
+
+  /// Ingestion stops accepting when this many bytes wait for the disk.
+  uint64_t max_pending_ingest_bytes = 64u << 20;         // Default: 64 MiB
+
   /// Number of hook actors currently alive (for logs and metrics).
   std::atomic<int64_t> hook_actors{0};
+
+  /// Attempts handed to the sender whose result has not been handled.
+  std::atomic<int64_t> in_flight{0};
+
+  /// Set at shutdown: hooks start no new attempts.
+  std::atomic<bool> draining{false};
+
+  hookwerk::metrics stats;
 };
 
 } // namespace hookwerk

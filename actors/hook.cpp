@@ -3,20 +3,432 @@
 #include <caf/all.hpp>
 
 #include "actors/errors.hpp"
+#include "actors/retry_policy.hpp"
+#include "actors/sender.hpp"
+#include "actors/support/crypto.hpp"
 #include "actors/support/log.hpp"
+#include "actors/support/time_format.hpp"
 #include "storage/column_families.hpp"
 #include "storage/keys.hpp"
+#include "storage/store.hpp"
 
 namespace hookwerk {
 
+namespace {
+
+using self_ptr = hook_actor::stateful_pointer<hook_state>;
+
+std::string queue_key(const hook_state& st, uint64_t seq) {
+  return storage::hook_seq_key(st.record.id, seq);
+}
+
+/// Writes `b` through the group-commit writer; failures are logged (the
+/// entries stay pending and are retried after a restart at the latest).
+void persist(self_ptr self, storage::batch b) {
+  auto id = self->state.record.id;
+  self->state.writes.submit(*self->state.ctx->writer, caf::actor_cast<hook_actor>(self),
+                            std::move(b), [id](const status& s) {
+                              if (!s)
+                                log::error("storage error for webhook " + std::to_string(id)
+                                           + ": " + s.message());
+                            });
+}
+
+/// Brings the server-wide pending/buffered gauges in line with this hook.
+void sync_gauges(self_ptr self) {
+  auto& st = self->state;
+  auto pending = static_cast<int64_t>(st.queue.pending());
+  auto buffered = static_cast<int64_t>(st.buffered);
+  st.ctx->stats.pending_events.fetch_add(pending - st.reported_pending, std::memory_order_relaxed);
+  st.ctx->stats.buffered_events.fetch_add(buffered - st.reported_buffered,
+                                          std::memory_order_relaxed);
+  st.reported_pending = pending;
+  st.reported_buffered = buffered;
+}
+
+void count_dropped(self_ptr self, uint64_t n, const char* why) {
+  if (n == 0)
+    return;
+  self->state.ctx->stats.events_dropped.fetch_add(n, std::memory_order_relaxed);
+  log::warn("webhook " + std::to_string(self->state.record.id) + ": " + std::to_string(n)
+            + " event(s) dropped (" + why + ")");
+}
+
+/// Moves one queue entry into the buffer, or drops it when the buffer is
+/// full. The clock of --max-event-age restarts on replay, so it is cleared.
+void buffer_entry(self_ptr self, storage::batch& b, storage::queue_entry entry) {
+  auto& st = self->state;
+  auto seq = entry.seq;
+  b.erase(storage::cf::queue, queue_key(st, seq));
+  if (st.buffered >= st.ctx->delivery.buffer_limit) {
+    count_dropped(self, 1, "buffer full");
+    return;
+  }
+  entry.first_attempt_ms = 0;
+  b.put(storage::cf::buffer, queue_key(st, seq), entry.encode());
+  ++st.buffered;
+}
+
+void arm_purge(self_ptr self) {
+  auto& st = self->state;
+  if (st.record.active || st.buffered == 0)
+    return;
+  auto due = st.record.deactivated_at_ms + st.ctx->delivery.buffer_max_age.count();
+  auto delay = std::max<int64_t>(due - support::now_ms(), 0);
+  self->delayed_send(self, std::chrono::milliseconds{delay}, purge_atom::value,
+                     st.record.deactivated_at_ms);
+}
+
+/// Turns the hook off: every pending entry not in flight moves to the buffer,
+/// the registry stores the notification. Attempts in flight finish later.
+void deactivate(self_ptr self, storage::batch& b, int64_t now) {
+  auto& st = self->state;
+  st.deactivate(now);
+  b.put(storage::cf::hooks, storage::hook_key(st.record.id), st.record.encode());
+  auto [lo, hi] = storage::hook_range(st.record.id);
+  std::vector<storage::queue_entry> moving;
+  auto s = st.ctx->store->scan(storage::cf::queue, lo, hi, [&](std::string_view, std::string_view v) {
+    if (auto entry = storage::queue_entry::decode(v)) {
+      auto* it = st.queue.find(entry->seq);
+      if (!it || !it->in_flight)
+        moving.push_back(std::move(*entry));
+    }
+    return true;
+  });
+  if (!s)
+    log::error("webhook " + std::to_string(st.record.id) + ": reading its queue failed: " + s.message());
+  // Entries of the window are newer on disk than in memory (attempt counts).
+  for (auto& entry : moving) {
+    if (auto* it = st.queue.find(entry.seq)) {
+      auto payload = std::move(entry.payload);
+      entry = it->entry;
+      entry.payload = std::move(payload);
+    }
+    buffer_entry(self, b, std::move(entry));
+  }
+  st.queue.reset_keep_in_flight();
+  st.ctx->sender->forget(st.record.id);
+  auto reason = st.record.last_error.value_or("");
+  log::warn("webhook " + std::to_string(st.record.id) + " deactivated after "
+            + std::to_string(st.record.consecutive_failures) + " consecutive failed attempt(s): "
+            + reason);
+  self->send(st.registry, state_atom::value, st.record.id, false, now, reason);
+  arm_purge(self);
+}
+
+/// Reactivates; with `replay` the buffer goes back into the queue (same
+/// sequence numbers, so it comes before anything newer), else it is discarded.
+activate_result reactivate(self_ptr self, storage::batch& b, bool replay) {
+  auto& st = self->state;
+  activate_result result{st.record.id, true, 0, 0};
+  bool was_inactive = !st.record.active;
+  bool changed = st.reactivate();
+  auto [lo, hi] = storage::hook_range(st.record.id);
+  uint64_t moved = 0;
+  if (replay) {
+    auto s = st.ctx->store->scan(storage::cf::buffer, lo, hi, [&](std::string_view k, std::string_view v) {
+      b.put(storage::cf::queue, std::string{k}, std::string{v});
+      ++moved;
+      return true;
+    });
+    if (!s)
+      log::error("webhook " + std::to_string(st.record.id) + ": reading its buffer failed: " + s.message());
+    result.replayed = moved;
+  } else {
+    result.discarded = st.buffered;
+  }
+  if (st.buffered > 0 || moved > 0)
+    b.erase_range(storage::cf::buffer, lo, hi);
+  st.buffered = 0;
+  if (changed)
+    b.put(storage::cf::hooks, storage::hook_key(st.record.id), st.record.encode());
+  if (was_inactive) {
+    log::info("webhook " + std::to_string(st.record.id) + " reactivated ("
+              + (replay ? std::to_string(result.replayed) + " buffered event(s) replayed"
+                        : std::to_string(result.discarded) + " buffered event(s) discarded")
+              + ")");
+    self->send(st.registry, state_atom::value, st.record.id, true, int64_t{0}, std::string{});
+  }
+  return result;
+}
+
+/// Reads the oldest entries of the queue into the window and counts the rest.
+void load_queue(self_ptr self) {
+  auto& st = self->state;
+  auto [lo, hi] = storage::hook_range(st.record.id);
+  uint64_t loaded = 0;
+  uint64_t counted = 0;
+  auto room = st.queue.room();
+  auto s = st.ctx->store->scan(storage::cf::queue, lo, hi, [&](std::string_view, std::string_view v) {
+    if (loaded < room) {
+      auto entry = storage::queue_entry::decode(v);
+      if (entry && st.queue.find(entry->seq))
+        return true;  // in flight since before a reload
+      if (!entry) {
+        log::error("webhook " + std::to_string(st.record.id) + ": unreadable queue entry skipped");
+        return true;
+      }
+      st.queue.load(std::move(*entry));
+      ++loaded;
+    } else {
+      ++counted;
+    }
+    return true;
+  });
+  if (!s)
+    log::error("webhook " + std::to_string(st.record.id) + ": loading its queue failed: " + s.message());
+  st.queue.add_backlog(counted);
+  st.buffered = 0;
+  st.ctx->store->scan(storage::cf::buffer, lo, hi, [&](std::string_view, std::string_view) {
+    ++st.buffered;
+    return true;
+  });
+}
+
+/// Finds the numbers of the newest and oldest stored attempt records.
+void load_attempt_numbers(self_ptr self) {
+  auto& st = self->state;
+  auto [lo, hi] = storage::hook_range(st.record.id);
+  if (auto last = st.ctx->store->last_key(storage::cf::attempts, lo, hi); last && last.value()) {
+    st.next_attempt_no = storage::get_be64(std::string_view{**last}.substr(8)) + 1;
+    st.ctx->store->scan(storage::cf::attempts, lo, hi, [&](std::string_view k, std::string_view) {
+      st.oldest_attempt_no = storage::get_be64(k.substr(8));
+      return false;
+    });
+  }
+}
+
+/// Reads entries that wait on disk into the window.
+void page_in(self_ptr self) {
+  auto& st = self->state;
+  auto lo = queue_key(st, st.queue.page_from());
+  auto hi = storage::hook_range(st.record.id).second;
+  auto room = st.queue.room();
+  uint64_t loaded = 0;
+  bool more = false;
+  auto s = st.ctx->store->scan(storage::cf::queue, lo, hi, [&](std::string_view, std::string_view v) {
+    if (loaded == room) {
+      more = true;
+      return false;
+    }
+    if (auto entry = storage::queue_entry::decode(v)) {
+      st.queue.load(std::move(*entry));
+      ++loaded;
+    }
+    return true;
+  });
+  if (!s) {
+    log::error("webhook " + std::to_string(st.record.id) + ": paging its queue failed: " + s.message());
+    return;
+  }
+  st.queue.paged(loaded);
+  if (!more)
+    st.queue.clear_backlog();
+}
+
+void arm_timer(self_ptr self, int64_t now) {
+  auto& st = self->state;
+  auto due = st.queue.next_due();
+  if (!due || (st.wake_at && *st.wake_at <= *due))
+    return;
+  st.wake_at = *due;
+  auto delay = std::chrono::milliseconds{std::max<int64_t>(*due - now, 0) + 1};
+  self->delayed_send(self, delay, wake_atom::value);
+}
+
+void send_attempt(self_ptr self, delivery_queue::item& it, int64_t now) {
+  auto& st = self->state;
+  auto& ctx = *st.ctx;
+  auto attempt = it.entry.attempts + 1;
+  auto timestamp = now / 1000;
+  delivery_request req;
+  req.hook_id = st.record.id;
+  req.url = st.record.url;
+  req.timeout = ctx.delivery.timeout;
+  req.body = it.payload;
+  req.headers.reserve(7);
+  req.headers.emplace_back("Content-Type", "application/json");
+  req.headers.emplace_back("webhook-id", it.entry.event_id);
+  req.headers.emplace_back("webhook-timestamp", std::to_string(timestamp));
+  req.headers.emplace_back("webhook-signature", support::sign_webhook(st.record.secret, it.entry.event_id,
+                                                                      timestamp, *it.payload));
+  req.headers.emplace_back("X-Hookwerk-Event", it.entry.event);
+  req.headers.emplace_back("X-Hookwerk-Webhook-Id", std::to_string(st.record.id));
+  req.headers.emplace_back("X-Hookwerk-Attempt", std::to_string(attempt));
+  auto handle = caf::actor_cast<hook_actor>(self);
+  auto seq = it.entry.seq;
+  auto shared = st.ctx;
+  ctx.in_flight.fetch_add(1, std::memory_order_relaxed);
+  ctx.sender->send(std::move(req), [handle, seq, now, shared](delivery_result r) {
+    caf::anon_send(handle, delivered_atom::value, seq, now, std::move(r));
+    shared->in_flight.fetch_sub(1, std::memory_order_relaxed);
+  });
+}
+
+/// Starts every attempt the rules allow now and arms the timer for the next.
+void pump(self_ptr self) {
+  auto& st = self->state;
+  if (st.deleting || !st.record.active || st.ctx->draining.load(std::memory_order_relaxed))
+    return;
+  if (st.queue.wants_page())
+    page_in(self);
+  auto max = st.ctx->delivery.max_in_flight;
+  if (st.queue.in_flight() >= max)
+    return;
+  auto now = support::now_ms();
+  for (auto* it : st.queue.take_ready(now, max - st.queue.in_flight()))
+    send_attempt(self, *it, now);
+  arm_timer(self, now);
+}
+
+void on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result& r) {
+  auto& st = self->state;
+  auto& ctx = *st.ctx;
+  auto* it = st.queue.find(seq);
+  if (!it || st.deleting)
+    return;
+  auto success = r.success();
+  (success ? ctx.stats.deliveries_success : ctx.stats.deliveries_failure)
+    .fetch_add(1, std::memory_order_relaxed);
+  ctx.stats.delivery_duration.observe_us(static_cast<uint64_t>(r.duration.count()) * 1000);
+
+  auto attempt_no = it->entry.attempts + 1;
+  auto now = support::now_ms();
+  storage::attempt_record rec;
+  rec.event_id = it->entry.event_id;
+  rec.attempt = attempt_no;
+  rec.at_ms = started;
+  rec.http_status = r.http_status;
+  if (!success)
+    rec.error = r.error.empty() ? "HTTP " + std::to_string(r.http_status) : r.error;
+  rec.duration_ms = static_cast<uint32_t>(r.duration.count());
+
+  storage::batch b;
+  auto log_attempt = [&](const storage::attempt_record& a) {
+    b.put(storage::cf::attempts, queue_key(st, st.next_attempt_no++), a.encode());
+  };
+  log_attempt(rec);
+
+  if (success) {
+    st.queue.remove(seq);
+    b.erase(storage::cf::queue, queue_key(st, seq));
+    if (st.on_success())
+      b.put(storage::cf::hooks, storage::hook_key(st.record.id), st.record.encode());
+  } else {
+    auto& entry = it->entry;
+    entry.attempts = attempt_no;
+    if (entry.first_attempt_ms == 0)
+      entry.first_attempt_ms = started;
+    auto stored = entry;
+    stored.payload = *it->payload;
+    if (!st.record.active) {
+      // The attempt was in flight when the hook was deactivated.
+      st.on_failure(*rec.error, r.http_status, ctx.delivery.failure_threshold);
+      b.put(storage::cf::hooks, storage::hook_key(st.record.id), st.record.encode());
+      st.queue.remove(seq);
+      buffer_entry(self, b, std::move(stored));
+    } else if (st.on_failure(*rec.error, r.http_status, ctx.delivery.failure_threshold)
+               == hook_state::after_failure::deactivate) {
+      // No longer in flight, so deactivate() moves it to the buffer too,
+      // taking the in-memory copy with the updated attempt count.
+      st.queue.release(seq, 0);
+      deactivate(self, b, now);
+    } else {
+      b.put(storage::cf::hooks, storage::hook_key(st.record.id), st.record.encode());
+      if (now - entry.first_attempt_ms >= ctx.delivery.max_event_age.count()) {
+        storage::attempt_record expired;
+        expired.event_id = entry.event_id;
+        expired.attempt = attempt_no;
+        expired.at_ms = now;
+        expired.error = "expired";
+        log_attempt(expired);
+        log::warn("webhook " + std::to_string(st.record.id) + ": event " + entry.event_id
+                  + " given up after " + std::to_string(attempt_no) + " attempts (expired)");
+        ctx.stats.events_expired.fetch_add(1, std::memory_order_relaxed);
+        b.erase(storage::cf::queue, queue_key(st, seq));
+        st.queue.remove(seq);
+      } else {
+        std::uniform_real_distribution<double> jitter{-1.0, 1.0};
+        auto delay = retry_delay(ctx.delivery.retry_schedule, attempt_no, jitter(st.rng),
+                                 r.retry_after);
+        b.put(storage::cf::queue, queue_key(st, seq), stored.encode());
+        st.queue.release(seq, now + delay.count());
+      }
+    }
+  }
+
+  // Keep only the newest attempts; prune in steps so most writes carry no range delete.
+  auto kept = ctx.delivery.attempts_kept;
+  if (st.next_attempt_no - st.oldest_attempt_no > kept + kept / 10) {
+    auto new_oldest = st.next_attempt_no - kept;
+    b.erase_range(storage::cf::attempts, queue_key(st, st.oldest_attempt_no),
+                  queue_key(st, new_oldest));
+    st.oldest_attempt_no = new_oldest;
+  }
+  persist(self, std::move(b));
+  pump(self);
+  sync_gauges(self);
+}
+
+/// An event routed to this hook (already in its queue on disk).
+void on_enqueued(self_ptr self, storage::queue_entry& entry) {
+  auto& st = self->state;
+  if (st.deleting)
+    return;
+  if (st.record.active) {
+    st.queue.add(std::move(entry));
+    pump(self);
+  } else {
+    storage::batch b;
+    auto& d = st.ctx->delivery;
+    if (st.buffers_at(support::now_ms(), d.buffer_retention, d.buffer_limit)) {
+      bool was_empty = st.buffered == 0;
+      buffer_entry(self, b, std::move(entry));
+      if (was_empty)
+        arm_purge(self);
+    } else {
+      b.erase(storage::cf::queue, queue_key(st, entry.seq));
+      count_dropped(self, 1, st.buffered >= d.buffer_limit ? "buffer full" : "after --buffer-retention");
+    }
+    persist(self, std::move(b));
+  }
+  sync_gauges(self);
+}
+
+std::vector<storage::attempt_record> read_attempts(self_ptr self, uint64_t limit) {
+  auto& st = self->state;
+  std::vector<storage::attempt_record> out;
+  if (limit == 0 || st.next_attempt_no <= 1)
+    return out;
+  auto from = st.next_attempt_no > limit ? st.next_attempt_no - limit : 1;
+  auto lo = queue_key(st, std::max(from, st.oldest_attempt_no));
+  auto hi = queue_key(st, st.next_attempt_no);
+  auto s = st.ctx->store->scan(storage::cf::attempts, lo, hi, [&](std::string_view, std::string_view v) {
+    if (auto rec = storage::attempt_record::decode(v))
+      out.push_back(std::move(*rec));
+    return true;
+  });
+  if (!s)
+    log::error("webhook " + std::to_string(st.record.id) + ": reading attempts failed: " + s.message());
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+} // namespace
+
 hook_state::~hook_state() {
-  if (ctx)
+  if (ctx) {
     ctx->hook_actors.fetch_sub(1, std::memory_order_relaxed);
+    ctx->stats.pending_events.fetch_sub(reported_pending, std::memory_order_relaxed);
+    ctx->stats.buffered_events.fetch_sub(reported_buffered, std::memory_order_relaxed);
+  }
 }
 
 hook_view hook_state::view() const {
   hook_view v;
   v.record = record;
+  v.pending_events = queue.pending();
+  v.buffered_events = buffered;
   return v;
 }
 
@@ -28,29 +440,111 @@ bool hook_state::reactivate() {
   return changed;
 }
 
-hook_actor::behavior_type hook_impl(hook_actor::stateful_pointer<hook_state> self,
-                                    std::shared_ptr<actor_context> ctx,
-                                    storage::hook_record record) {
+hook_state::after_failure hook_state::on_failure(std::string error, unsigned http_status,
+                                                uint32_t threshold) {
+  ++record.consecutive_failures;
+  record.last_error = std::move(error);
+  if (record.active && (http_status == 410 || record.consecutive_failures >= threshold))
+    return after_failure::deactivate;
+  return after_failure::retry;
+}
+
+void hook_state::deactivate(int64_t now) {
+  record.active = false;
+  record.deactivated_at_ms = now;
+}
+
+bool hook_state::buffers_at(int64_t now, std::chrono::milliseconds retention,
+                            uint64_t limit) const {
+  return !record.active && now < record.deactivated_at_ms + retention.count() && buffered < limit;
+}
+
+bool hook_state::on_success() {
+  if (record.consecutive_failures == 0)
+    return false;
+  record.consecutive_failures = 0;
+  return true;
+}
+
+hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context> ctx,
+                                    storage::hook_record record, registry_actor registry) {
   ctx->hook_actors.fetch_add(1, std::memory_order_relaxed);
-  self->state.ctx = std::move(ctx);
-  self->state.record = std::move(record);
+  auto& st = self->state;
+  st.queue = delivery_queue{ctx->delivery.window};
+  st.ctx = std::move(ctx);
+  st.record = std::move(record);
+  st.registry = std::move(registry);
+  load_queue(self);
+  load_attempt_numbers(self);
+  if (!st.record.active && !st.queue.items().empty()) {
+    // Entries written to the queue after the deactivation, before a crash.
+    storage::batch b;
+    for (const auto& [seq, it] : st.queue.items()) {
+      auto entry = it.entry;
+      entry.payload = *it.payload;
+      buffer_entry(self, b, std::move(entry));
+    }
+    st.queue.reset_keep_in_flight();
+    persist(self, std::move(b));
+  }
+  arm_purge(self);
+  pump(self);
+  sync_gauges(self);
   return {
     [=](get_atom) -> hook_view { return self->state.view(); },
-    [=](activate_atom, bool /*replay*/) -> caf::result<activate_result> {
+    [=](enqueue_atom, storage::queue_entry& entry) { on_enqueued(self, entry); },
+    [=](delivered_atom, uint64_t seq, int64_t started, delivery_result& r) {
+      on_delivered(self, seq, started, r);
+    },
+    [=](wake_atom) {
+      self->state.wake_at.reset();
+      pump(self);
+    },
+    [=](attempts_atom, uint64_t limit) -> caf::result<std::vector<storage::attempt_record>> {
+      // An empty batch completes after every write submitted before it, so
+      // the answer includes the attempts whose records are still on their way.
+      auto rp = self->make_response_promise<std::vector<storage::attempt_record>>();
+      self->state.writes.submit(*self->state.ctx->writer, caf::actor_cast<hook_actor>(self),
+                                storage::batch{}, [self, rp, limit](const status&) mutable {
+                                  rp.deliver(read_attempts(self, limit));
+                                });
+      return rp;
+    },
+    [=](purge_atom, int64_t deactivated_at) {
       auto& st = self->state;
-      activate_result result{st.record.id, true, 0, 0};
-      if (!st.reactivate())
-        return result;
+      if (st.record.active || st.record.deactivated_at_ms != deactivated_at || st.buffered == 0)
+        return;
       storage::batch b;
-      b.put(storage::cf::hooks, storage::hook_key(st.record.id), st.record.encode());
+      auto [lo, hi] = storage::hook_range(st.record.id);
+      b.erase_range(storage::cf::buffer, lo, hi);
+      count_dropped(self, st.buffered, "buffer not replayed within --buffer-max-age");
+      st.buffered = 0;
+      persist(self, std::move(b));
+      sync_gauges(self);
+    },
+    [=](activate_atom, bool replay) -> caf::result<activate_result> {
+      auto& st = self->state;
+      if (st.deleting)
+        return make_error(errc::not_found, "webhook is being deleted");
+      storage::batch b;
+      auto result = reactivate(self, b, replay);
+      if (b.empty())
+        return result;
       auto rp = self->make_response_promise<activate_result>();
       st.writes.submit(*st.ctx->writer, caf::actor_cast<hook_actor>(self), std::move(b),
-                       [rp, result](const status& s) mutable {
-                         if (s)
-                           rp.deliver(result);
-                         else
+                       [self, rp, result](const status& s) mutable {
+                         if (!s) {
                            rp.deliver(make_error(s));
+                           return;
+                         }
+                         auto& st = self->state;
+                         st.queue.reset_keep_in_flight();
+                         load_queue(self);
+                         rp.deliver(result);
+                         pump(self);
+                         sync_gauges(self);
                        });
+      sync_gauges(self);
       return rp;
     },
     [=](delete_atom) -> caf::result<uint64_t> {
@@ -59,6 +553,7 @@ hook_actor::behavior_type hook_impl(hook_actor::stateful_pointer<hook_state> sel
         return make_error(errc::not_found, "webhook is being deleted");
       st.deleting = true;
       auto id = st.record.id;
+      st.ctx->sender->forget(id);
       storage::batch b;
       b.erase(storage::cf::hooks, storage::hook_key(id));
       auto [lo, hi] = storage::hook_range(id);

@@ -1,20 +1,38 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <random>
 
 #include "actors/context.hpp"
+#include "actors/delivery_queue.hpp"
 #include "actors/messages.hpp"
 #include "actors/write_tracker.hpp"
 #include "storage/records.hpp"
 
 namespace hookwerk {
 
-/// The state of one hook actor: the durable record it owns plus bookkeeping.
+/// The state of one hook actor: the durable record it owns, the window of its
+/// queue and its bookkeeping. Only the hook actor touches it.
 struct hook_state {
   std::shared_ptr<actor_context> ctx;
+  registry_actor registry;
   storage::hook_record record;
+  delivery_queue queue{256};
   write_tracker writes;
+  /// Number the next attempt record gets (attempts family).
+  uint64_t next_attempt_no = 1;
+  /// Lowest attempt number still stored.
+  uint64_t oldest_attempt_no = 1;
+  /// When the armed wake-up timer fires (unix ms); nullopt when none is armed.
+  std::optional<int64_t> wake_at;
+  /// Events in the buffer (buffer family) while inactive.
+  uint64_t buffered = 0;
+  /// What this hook last added to the server-wide gauges.
+  int64_t reported_pending = 0;
+  int64_t reported_buffered = 0;
   bool deleting = false;
+  std::minstd_rand rng{std::random_device{}()};
 
   hook_state() = default;
   hook_state(const hook_state&) = delete;
@@ -26,11 +44,29 @@ struct hook_state {
 
   /// Marks the hook active and clears its failure count; true if anything changed.
   bool reactivate();
+
+  /// What a failed attempt leads to.
+  enum class after_failure { retry, deactivate };
+
+  /// Counts a failed attempt with its error text; a 410 or reaching
+  /// `threshold` consecutive failures deactivates (SPEC §5, §6).
+  after_failure on_failure(std::string error, unsigned http_status, uint32_t threshold);
+
+  /// Marks the hook inactive as of `now`.
+  void deactivate(int64_t now);
+
+  /// Whether an event arriving at `now` while inactive goes into the buffer:
+  /// within `retention` of the deactivation and below `limit`.
+  bool buffers_at(int64_t now, std::chrono::milliseconds retention, uint64_t limit) const;
+
+  /// Counts a successful attempt; true if the record changed.
+  bool on_success();
 };
 
-/// Behaviour of a hook actor. `record` is the hook as stored.
+/// Behaviour of a hook actor. `record` is the hook as stored; the actor loads
+/// its queue from the database when it starts.
 hook_actor::behavior_type hook_impl(hook_actor::stateful_pointer<hook_state> self,
                                     std::shared_ptr<actor_context> ctx,
-                                    storage::hook_record record);
+                                    storage::hook_record record, registry_actor registry);
 
 } // namespace hookwerk

@@ -13,6 +13,8 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "actors/sender.hpp"
+#include "actors/support/ingest_parser.hpp"
 #include "storage/records.hpp"
 #include "storage/status.hpp"
 
@@ -27,6 +29,14 @@ using create_atom = caf::atom_constant<caf::atom("create")>;
 using login_atom = caf::atom_constant<caf::atom("login")>;
 using stats_atom = caf::atom_constant<caf::atom("stats")>;
 using persisted_atom = caf::atom_constant<caf::atom("persisted")>;
+using enqueue_atom = caf::atom_constant<caf::atom("enqueue")>;
+using delivered_atom = caf::atom_constant<caf::atom("delivered")>;
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
+using attempts_atom = caf::atom_constant<caf::atom("attempts")>;
+using state_atom = caf::atom_constant<caf::atom("hookstate")>;
+using purge_atom = caf::atom_constant<caf::atom("purge")>;
+using notes_atom = caf::atom_constant<caf::atom("notes")>;
+using link_atom = caf::atom_constant<caf::atom("link")>;
 
 // -- message structs ----------------------------------------------------------
 
@@ -71,6 +81,24 @@ struct account_credentials {
   uint64_t generation = 0;
 };
 
+/// Events posted to /v1/events, already parsed and validated in form.
+struct ingest_cmd {
+  std::vector<support::ingest_item> items;
+  bool batch = false;
+};
+
+/// The answer to an ingestion once every event is durable.
+struct ingest_reply {
+  std::vector<std::string> ids;  ///< one per input item, in input order
+  uint64_t hooks = 0;            ///< hooks the (single) event was queued for
+};
+
+/// What the notification link's page shows.
+struct notification_page {
+  storage::notification_record note;
+  hook_view hook;
+};
+
 /// Counts for logs, metrics and tests.
 struct registry_stats {
   uint64_t accounts = 0;
@@ -89,6 +117,16 @@ using hook_actor = caf::typed_actor<
   caf::replies_to<activate_atom, bool>::with<activate_result>,
   /// Deletes every key of the hook durably, answers the id, then quits.
   caf::replies_to<delete_atom>::with<uint64_t>,
+  /// A new entry of this hook's queue, already durable.
+  caf::reacts_to<enqueue_atom, storage::queue_entry>,
+  /// (seq, attempt start in unix ms, outcome) of an attempt.
+  caf::reacts_to<delivered_atom, uint64_t, int64_t, delivery_result>,
+  /// A retry time may have come.
+  caf::reacts_to<wake_atom>,
+  /// The newest attempts, newest first, at most `limit`.
+  caf::replies_to<attempts_atom, uint64_t>::with<std::vector<storage::attempt_record>>,
+  /// The buffer of the deactivation at this time (unix ms) reached --buffer-max-age.
+  caf::reacts_to<purge_atom, int64_t>,
   /// A write this actor submitted to the group-commit writer finished.
   caf::reacts_to<persisted_atom, uint64_t, status>>;
 
@@ -108,6 +146,20 @@ using registry_actor = caf::typed_actor<
   /// (username) deletes the account and all its hooks; errc::not_found when unknown.
   caf::replies_to<delete_atom, std::string>::with<std::string>,
   caf::replies_to<stats_atom>::with<registry_stats>,
+  /// Routes events to the hooks of their account and event; answers once durable.
+  caf::replies_to<ingest_cmd>::with<ingest_reply>,
+  /// A hook changed state: (id, active, deactivated at, reason). On
+  /// deactivation the registry stores a notification; on reactivation it
+  /// marks the hook's notifications read.
+  caf::reacts_to<state_atom, uint64_t, bool, int64_t, std::string>,
+  /// (account, unread only) -> the account's notifications, newest first.
+  caf::replies_to<notes_atom, std::string, bool>::with<std::vector<storage::notification_record>>,
+  /// (notification id, token) -> the page of the link; errc::not_found for a wrong or used token.
+  caf::replies_to<link_atom, uint64_t, std::string>::with<notification_page>,
+  /// (notification id, token, replay) -> reactivates the hook and uses up the token.
+  caf::replies_to<link_atom, uint64_t, std::string, bool>::with<activate_result>,
+  /// (account, hook id, limit) -> the hook's newest attempts.
+  caf::replies_to<attempts_atom, std::string, uint64_t, uint64_t>::with<std::vector<storage::attempt_record>>,
   caf::reacts_to<persisted_atom, uint64_t, status>>;
 
 } // namespace hookwerk
@@ -121,3 +173,10 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::list_hooks_cmd)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::activate_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::account_credentials)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::registry_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::notification_page)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hookwerk::storage::notification_record>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::ingest_cmd)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::ingest_reply)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::delivery_result)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::storage::queue_entry)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hookwerk::storage::attempt_record>)

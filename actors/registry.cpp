@@ -11,6 +11,7 @@
 #include "actors/support/time_format.hpp"
 #include "storage/column_families.hpp"
 #include "storage/keys.hpp"
+#include "storage/store.hpp"
 
 namespace hookwerk {
 
@@ -23,10 +24,17 @@ void spawn_hook(self_ptr self, storage::hook_record record) {
   auto id = record.id;
   auto account = record.account;
   registry_state::hook_entry entry{account, record.app, record.event, {}};
-  entry.handle = self->spawn(hook_impl, st.ctx, std::move(record));
+  bool active = record.active;
+  int64_t deactivated_at = record.deactivated_at_ms;
+  entry.handle = self->spawn(hook_impl, st.ctx, std::move(record),
+                             caf::actor_cast<registry_actor>(self));
+  entry.active = active;
+  entry.deactivated_at_ms = deactivated_at;
   self->monitor(entry.handle);
   st.hook_by_addr[entry.handle.address()] = id;
-  st.accounts[account].hooks.insert(id);
+  auto& acct = st.accounts[account];
+  acct.hooks.insert(id);
+  acct.by_event[entry.event].push_back(id);
   st.hooks[id] = std::move(entry);
 }
 
@@ -37,9 +45,151 @@ void unindex_hook(self_ptr self, uint64_t id) {
   if (i == st.hooks.end())
     return;
   st.hook_by_addr.erase(i->second.handle.address());
-  if (auto a = st.accounts.find(i->second.account); a != st.accounts.end())
+  if (auto a = st.accounts.find(i->second.account); a != st.accounts.end()) {
     a->second.hooks.erase(id);
+    auto& ids = a->second.by_event[i->second.event];
+    ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+  }
   st.hooks.erase(i);
+}
+
+/// Puts a hook back into the indexes (after a failed deletion).
+void reindex_hook(self_ptr self, uint64_t id, registry_state::hook_entry entry) {
+  auto& st = self->state;
+  st.hook_by_addr[entry.handle.address()] = id;
+  auto& acct = st.accounts[entry.account];
+  acct.hooks.insert(id);
+  acct.by_event[entry.event].push_back(id);
+  st.hooks[id] = std::move(entry);
+}
+
+std::string hex16(uint64_t x) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(16, '0');
+  for (int i = 15; i >= 0; --i, x >>= 4)
+    out[static_cast<size_t>(i)] = digits[x & 0xf];
+  return out;
+}
+
+constexpr int64_t idempotency_window_ms = 24LL * 3600 * 1000;
+
+/// Routes events to hook queues in one durable batch; answers once durable.
+caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
+  auto& st = self->state;
+  auto& ctx = *st.ctx;
+  auto item_prefix = [&](size_t i) {
+    return cmd.batch ? "item " + std::to_string(i + 1) + ": " : std::string{};
+  };
+  for (size_t i = 0; i < cmd.items.size(); ++i) {
+    const auto& item = cmd.items[i];
+    if (!st.accounts.count(item.account))
+      return make_error(errc::invalid_parameter, item_prefix(i) + "unknown account: " + item.account);
+    if (std::find(ctx.events.begin(), ctx.events.end(), item.event) == ctx.events.end())
+      return make_error(errc::invalid_parameter, item_prefix(i) + "unknown event: " + item.event);
+  }
+  if (st.pending_ingest_bytes > ctx.max_pending_ingest_bytes)
+    return make_error(errc::overloaded, "too many events wait for the disk");
+
+  struct routed {
+    hook_actor handle;
+    storage::queue_entry entry;
+  };
+  auto now = support::now_ms();
+  ingest_reply reply;
+  reply.ids.resize(cmd.items.size());
+  storage::batch b;
+  std::vector<routed> fanout;
+  std::unordered_map<std::string, std::string> seen;  // idempotency key -> event id, this call
+  std::vector<std::string> claimed;                   // keys this call made pending
+  uint64_t bytes = 0;
+  uint64_t new_events = 0;
+  uint64_t dropped = 0;
+  auto retention = ctx.delivery.buffer_retention.count();
+  for (size_t i = 0; i < cmd.items.size(); ++i) {
+    auto& item = cmd.items[i];
+    std::string idem;
+    if (item.id) {
+      idem = storage::idempotency_key(item.account, *item.id);
+      if (auto f = seen.find(idem); f != seen.end()) {
+        reply.ids[i] = f->second;
+        continue;
+      }
+      if (auto p = st.pending_idempotency.find(idem); p != st.pending_idempotency.end()) {
+        reply.ids[i] = seen[idem] = p->second;
+        continue;
+      }
+      auto stored = ctx.store->get(storage::cf::idempotency, idem);
+      if (!stored)
+        return make_error(stored.error());
+      if (stored.value()) {
+        auto rec = storage::idempotency_record::decode(**stored);
+        if (rec && now - rec->created_at_ms < idempotency_window_ms) {
+          reply.ids[i] = seen[idem] = rec->event_id;
+          continue;
+        }
+      }
+    }
+    auto seq = st.next_event_seq++;
+    auto event_id = ctx.event_id_prefix + hex16(seq);
+    reply.ids[i] = event_id;
+    ++new_events;
+    if (item.id) {
+      storage::idempotency_record rec{event_id, now};
+      b.put(storage::cf::idempotency, idem, rec.encode());
+      seen[idem] = event_id;
+      st.pending_idempotency[idem] = event_id;
+      claimed.push_back(idem);
+    }
+    auto& acct = st.accounts[item.account];
+    auto route = acct.by_event.find(item.event);
+    if (route == acct.by_event.end())
+      continue;
+    uint64_t queued = 0;
+    for (auto hook_id : route->second) {
+      const auto& target = st.hooks.at(hook_id);
+      if (!target.active && now >= target.deactivated_at_ms + retention) {
+        ++dropped;  // inactive for longer than --buffer-retention
+        continue;
+      }
+      ++queued;
+      storage::queue_entry e;
+      e.seq = seq;
+      e.event_id = event_id;
+      e.event = item.event;
+      e.payload = item.payload;
+      e.key = item.key;
+      e.ingested_at_ms = now;
+      b.put(storage::cf::queue, storage::hook_seq_key(hook_id, seq), e.encode());
+      bytes += e.payload.size();
+      fanout.push_back(routed{target.handle, std::move(e)});
+    }
+    if (!cmd.batch)
+      reply.hooks = queued;
+  }
+  if (dropped > 0)
+    ctx.stats.events_dropped.fetch_add(dropped, std::memory_order_relaxed);
+  if (new_events > 0)
+    storage::put_counter(b, storage::meta_key::next_event_seq, st.next_event_seq);
+  st.pending_ingest_bytes += bytes;
+  auto rp = self->make_response_promise<ingest_reply>();
+  st.writes.submit(*ctx.writer, caf::actor_cast<registry_actor>(self), std::move(b),
+                   [self, rp, reply = std::move(reply), fanout = std::move(fanout),
+                    claimed = std::move(claimed), bytes, new_events](const status& s) mutable {
+                     auto& st = self->state;
+                     st.pending_ingest_bytes -= bytes;
+                     for (auto& key : claimed)
+                       st.pending_idempotency.erase(key);
+                     if (!s) {
+                       log::error("ingestion failed: " + s.message());
+                       rp.deliver(make_error(s));
+                       return;
+                     }
+                     for (auto& r : fanout)
+                       self->send(r.handle, enqueue_atom::value, std::move(r.entry));
+                     st.ctx->stats.events_ingested.fetch_add(new_events, std::memory_order_relaxed);
+                     rp.deliver(std::move(reply));
+                   });
+  return rp;
 }
 
 /// The hook `id` if it exists and belongs to `account`.
@@ -83,6 +233,57 @@ struct list_collector {
   }
 };
 
+/// Handles a hook's change of state: a deactivation gets a notification, a
+/// reactivation marks the hook's notifications read.
+void on_hook_state(self_ptr self, uint64_t id, bool active, int64_t at, std::string& reason) {
+  auto& st = self->state;
+  auto i = st.hooks.find(id);
+  if (i == st.hooks.end())
+    return;
+  i->second.active = active;
+  i->second.deactivated_at_ms = active ? 0 : at;
+  storage::batch b;
+  if (!active) {
+    storage::notification_record note;
+    note.id = st.next_notification_id++;
+    note.account = i->second.account;
+    note.kind = "webhook_deactivated";
+    note.webhook_id = id;
+    note.created_at_ms = at;
+    note.reason = std::move(reason);
+    note.token = support::random_token(16);
+    b.put(storage::cf::notifications, storage::be64(note.id), note.encode());
+    storage::put_counter(b, storage::meta_key::next_notification_id, st.next_notification_id);
+    log::info("notification " + std::to_string(note.id) + " stored for account " + note.account
+              + ": webhook " + std::to_string(id) + " deactivated");
+    st.notifications[note.id] = std::move(note);
+  } else {
+    for (auto& [nid, note] : st.notifications) {
+      if (note.webhook_id == id && !note.read) {
+        note.read = true;
+        b.put(storage::cf::notifications, storage::be64(nid), note.encode());
+      }
+    }
+  }
+  if (b.empty())
+    return;
+  st.writes.submit(*st.ctx->writer, caf::actor_cast<registry_actor>(self), std::move(b),
+                   [id](const status& s) {
+                     if (!s)
+                       log::error("storing a notification for webhook " + std::to_string(id)
+                                  + " failed: " + s.message());
+                   });
+}
+
+/// The notification `id` if `token` is its unused link token.
+storage::notification_record* find_link(self_ptr self, uint64_t id, const std::string& token) {
+  auto i = self->state.notifications.find(id);
+  if (i == self->state.notifications.end() || i->second.token.empty()
+      || !support::constant_time_equal(i->second.token, token))
+    return nullptr;
+  return &i->second;
+}
+
 } // namespace
 
 registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor_context> ctx,
@@ -90,6 +291,12 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.next_hook_id = snapshot.next_hook_id;
+  st.next_event_seq = snapshot.next_event_seq;
+  st.next_notification_id = snapshot.next_notification_id;
+  for (auto& note : snapshot.notifications) {
+    auto nid = note.id;
+    st.notifications[nid] = std::move(note);
+  }
   for (auto& account : snapshot.accounts) {
     auto& entry = st.accounts[account.username];
     entry.generation = st.next_generation++;
@@ -202,14 +409,18 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       auto entry = owned_hook(self, account, id);
       if (!entry)
         return make_error(errc::not_found, "webhook not found");
-      auto handle = entry->handle;
+      // Unindexed first: no event routed from now on can reach the hook, and
+      // every one routed before is written before the hook's deletion.
+      auto saved = *entry;
+      unindex_hook(self, id);
       auto rp = self->make_response_promise<uint64_t>();
-      self->request(handle, caf::infinite, delete_atom::value)
-        .then([self, rp, id](uint64_t deleted) mutable {
-                unindex_hook(self, id);
-                rp.deliver(deleted);
-              },
-              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      self->request(saved.handle, caf::infinite, delete_atom::value)
+        .then([rp](uint64_t deleted) mutable { rp.deliver(deleted); },
+              [self, rp, id, saved](caf::error& e) mutable {
+                if (self->state.accounts.count(saved.account))
+                  reindex_hook(self, id, saved);
+                rp.deliver(std::move(e));
+              });
       return rp;
     },
     [=](login_atom, const std::string& username) -> caf::result<account_credentials> {
@@ -267,6 +478,14 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       }
       storage::batch b;
       b.erase(storage::cf::accounts, username);
+      for (auto n = st.notifications.begin(); n != st.notifications.end();) {
+        if (n->second.account != username) {
+          ++n;
+          continue;
+        }
+        b.erase(storage::cf::notifications, storage::be64(n->first));
+        n = st.notifications.erase(n);
+      }
       auto rp = self->make_response_promise<std::string>();
       st.writes.submit(*st.ctx->writer, caf::actor_cast<registry_actor>(self), std::move(b),
                        [rp, username](const status& s) mutable {
@@ -281,8 +500,75 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       registry_stats out;
       out.accounts = self->state.accounts.size();
       out.hooks = self->state.hooks.size();
-      out.active_hooks = out.hooks;
+      for (const auto& [id, entry] : self->state.hooks)
+        ++(entry.active ? out.active_hooks : out.inactive_hooks);
       return out;
+    },
+    [=](ingest_cmd& cmd) -> caf::result<ingest_reply> { return ingest(self, cmd); },
+    [=](state_atom, uint64_t id, bool active, int64_t at, std::string& reason) {
+      on_hook_state(self, id, active, at, reason);
+    },
+    [=](notes_atom, const std::string& account,
+        bool unread_only) -> std::vector<storage::notification_record> {
+      std::vector<storage::notification_record> out;
+      const auto& notes = self->state.notifications;
+      for (auto i = notes.rbegin(); i != notes.rend(); ++i)
+        if (i->second.account == account && !(unread_only && i->second.read))
+          out.push_back(i->second);
+      return out;
+    },
+    [=](link_atom, uint64_t id, const std::string& token) -> caf::result<notification_page> {
+      auto note = find_link(self, id, token);
+      if (!note)
+        return make_error(errc::not_found, "no such link");
+      auto hook = owned_hook(self, note->account, note->webhook_id);
+      if (!hook)
+        return make_error(errc::not_found, "webhook deleted");
+      auto rp = self->make_response_promise<notification_page>();
+      self->request(hook->handle, caf::infinite, get_atom::value)
+        .then([rp, copy = *note](hook_view& v) mutable {
+                rp.deliver(notification_page{std::move(copy), std::move(v)});
+              },
+              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
+    },
+    [=](link_atom, uint64_t id, const std::string& token,
+        bool replay) -> caf::result<activate_result> {
+      auto note = find_link(self, id, token);
+      if (!note)
+        return make_error(errc::not_found, "no such link");
+      auto hook = owned_hook(self, note->account, note->webhook_id);
+      if (!hook)
+        return make_error(errc::not_found, "webhook deleted");
+      // Used up now, whatever happens next: a link works once.
+      note->token.clear();
+      storage::batch b;
+      b.put(storage::cf::notifications, storage::be64(note->id), note->encode());
+      auto rp = self->make_response_promise<activate_result>();
+      auto handle = hook->handle;
+      auto& st = self->state;
+      st.writes.submit(*st.ctx->writer, caf::actor_cast<registry_actor>(self), std::move(b),
+                       [self, rp, handle, replay](const status& s) mutable {
+                         if (!s) {
+                           rp.deliver(make_error(s));
+                           return;
+                         }
+                         self->request(handle, caf::infinite, activate_atom::value, replay)
+                           .then([rp](activate_result& r) mutable { rp.deliver(std::move(r)); },
+                                 [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+                       });
+      return rp;
+    },
+    [=](attempts_atom, const std::string& account, uint64_t id,
+        uint64_t limit) -> caf::result<std::vector<storage::attempt_record>> {
+      auto entry = owned_hook(self, account, id);
+      if (!entry)
+        return make_error(errc::not_found, "webhook not found");
+      auto rp = self->make_response_promise<std::vector<storage::attempt_record>>();
+      self->request(entry->handle, caf::infinite, attempts_atom::value, limit)
+        .then([rp](std::vector<storage::attempt_record>& r) mutable { rp.deliver(std::move(r)); },
+              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+      return rp;
     },
     [=](persisted_atom, uint64_t token, const status& s) {
       self->state.writes.complete(token, s);

@@ -23,6 +23,10 @@ struct registry_snapshot {
   std::vector<storage::hook_record> hooks;
   /// The smallest id never handed out.
   uint64_t next_hook_id = 1;
+  /// The smallest event sequence number never handed out.
+  uint64_t next_event_seq = 1;
+  std::vector<storage::notification_record> notifications;
+  uint64_t next_notification_id = 1;
 };
 
 /// The registry's state: accounts, and the index of webhooks with the handle of
@@ -33,17 +37,29 @@ struct registry_state {
     std::string app;
     std::string event;
     hook_actor handle;
+    bool active = true;
+    int64_t deactivated_at_ms = 0;
   };
 
   struct account_entry {
     storage::account_record record;
     uint64_t generation = 0;
     std::set<uint64_t> hooks;  ///< ordered ids, so listings come out sorted
+    /// Routing index: event name -> ids of the hooks subscribed to it.
+    std::unordered_map<std::string, std::vector<uint64_t>> by_event;
   };
 
   std::shared_ptr<actor_context> ctx;
   uint64_t next_hook_id = 1;
   uint64_t next_generation = 1;
+  uint64_t next_event_seq = 1;
+  /// Idempotency keys of ingestions not yet durable -> their event id.
+  std::unordered_map<std::string, std::string> pending_idempotency;
+  /// Payload bytes of ingestions waiting for the disk (for load shedding).
+  uint64_t pending_ingest_bytes = 0;
+  /// System notifications by id (all accounts; there is one per deactivation).
+  std::map<uint64_t, storage::notification_record> notifications;
+  uint64_t next_notification_id = 1;
   std::map<uint64_t, hook_entry> hooks;
   std::unordered_map<std::string, account_entry> accounts;
   std::set<std::string> accounts_being_created;

@@ -14,6 +14,7 @@
 #include "actors/messages.hpp"
 #include "actors/support/crypto.hpp"
 #include "actors/support/form.hpp"
+#include "actors/support/ingest_parser.hpp"
 #include "actors/support/json_writer.hpp"
 #include "actors/support/log.hpp"
 #include "actors/support/params.hpp"
@@ -21,6 +22,8 @@
 #include "actors/support/time_format.hpp"
 #include "actors/support/url.hpp"
 #include "api/error_table.hpp"
+#include "api/metrics_text.hpp"
+#include "api/pages.hpp"
 #include "api/views.hpp"
 #include "engine/blocking_pool.hpp"
 #include "engine/runtime.hpp"
@@ -37,7 +40,18 @@ constexpr auto login_memo_ttl = std::chrono::minutes{10};
 /// that is not enough all are forgotten (they are only a cache).
 constexpr size_t login_memo_capacity = 100'000;
 
-enum class mgmt_function { create_webhook, get_webhooks, activate_webhook, delete_webhook_by_id };
+enum class mgmt_function {
+  create_webhook,
+  get_webhooks,
+  activate_webhook,
+  delete_webhook_by_id,
+  get_webhook_attempts,
+  get_notifications,
+};
+
+/// GetWebHookAttempts' `limit`: default and maximum (SPEC §3).
+constexpr uint64_t attempts_default_limit = 50;
+constexpr uint64_t attempts_max_limit = 1000;
 
 /// One management call on its way through authentication and validation.
 struct mgmt_call {
@@ -75,6 +89,7 @@ struct front_state {
   engine::runtime* rt = nullptr;
   std::string memo_secret = support::random_bytes(32);
   std::unordered_map<std::string, login_memo> logins;
+  support::ingest_parser parser;
 };
 
 using front_ptr = caf::stateful_actor<front_state>*;
@@ -102,6 +117,10 @@ std::optional<mgmt_function> find_function(std::string_view name) {
     return mgmt_function::activate_webhook;
   if (n == "deletewebhookbyid")
     return mgmt_function::delete_webhook_by_id;
+  if (n == "getwebhookattempts")
+    return mgmt_function::get_webhook_attempts;
+  if (n == "getnotifications")
+    return mgmt_function::get_notifications;
   return std::nullopt;
 }
 
@@ -257,12 +276,43 @@ void delete_webhook(front_ptr self, const call_ptr& c) {
       [c](caf::error& err) { reply_failure(c, err); });
 }
 
+void get_webhook_attempts(front_ptr self, const call_ptr& c) {
+  auto id = c->params.get_positive_id("id");
+  if (!require(c, id, "id"))
+    return;
+  auto limit = c->params.get_limit("limit");
+  if (limit.invalid())
+    return reply(c, mw_error::invalid_parameter, "limit");
+  auto n = limit.ok() ? std::min(limit.value, attempts_max_limit) : attempts_default_limit;
+  self->request(self->state.rt->registry(), caf::infinite, attempts_atom::value, c->username,
+                id.value, n)
+    .then([c](std::vector<storage::attempt_record>& attempts) {
+            c->ex->respond(envelope_ok(attempts_json(attempts)));
+          },
+          [c](caf::error& err) { reply_failure(c, err); });
+}
+
+void get_notifications(front_ptr self, const call_ptr& c) {
+  auto unread = c->params.get_bool("unreadOnly");
+  if (unread.invalid())
+    return reply(c, mw_error::invalid_parameter, "unreadOnly");
+  const auto& base = *self->state.rt->config().public_url;
+  self->request(self->state.rt->registry(), caf::infinite, notes_atom::value, c->username,
+                unread.ok() && unread.value)
+    .then([c, base](std::vector<storage::notification_record>& notes) {
+            c->ex->respond(envelope_ok(notifications_json(notes, base)));
+          },
+          [c](caf::error& err) { reply_failure(c, err); });
+}
+
 void dispatch(front_ptr self, const call_ptr& c) {
   switch (c->function) {
     case mgmt_function::create_webhook: return create_webhook(self, c);
     case mgmt_function::get_webhooks: return get_webhooks(self, c);
     case mgmt_function::activate_webhook: return activate_webhook(self, c);
     case mgmt_function::delete_webhook_by_id: return delete_webhook(self, c);
+    case mgmt_function::get_webhook_attempts: return get_webhook_attempts(self, c);
+    case mgmt_function::get_notifications: return get_notifications(self, c);
   }
 }
 
@@ -427,36 +477,135 @@ void handle_admin(front_ptr self, std::shared_ptr<http_exchange> ex) {
   ex->respond(json_error(404, "not found"));
 }
 
+// -- event ingestion ----------------------------------------------------------
+
+void handle_ingest(front_ptr self, std::shared_ptr<http_exchange> ex) {
+  if (ex->request.method != "POST") {
+    auto res = json_error(405, "method not allowed: use POST");
+    res.headers.emplace_back("Allow", "POST");
+    return ex->respond(std::move(res));
+  }
+  if (!bearer_matches(ex->request.authorization, self->state.rt->ingest_token())) {
+    auto res = json_error(401, "missing or wrong ingest token");
+    res.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return ex->respond(std::move(res));
+  }
+  auto parsed = self->state.parser.parse(ex->request.content_type, ex->request.body);
+  if (!parsed.error.empty())
+    return ex->respond(json_error(400, parsed.error));
+  ingest_cmd cmd{std::move(parsed.items), parsed.batch};
+  auto batch = cmd.batch;
+  self->request(self->state.rt->registry(), caf::infinite, std::move(cmd))
+    .then(
+      [ex, batch](ingest_reply& r) {
+        support::json_writer w;
+        w.begin_object();
+        if (batch) {
+          w.key("ids");
+          w.begin_array();
+          for (const auto& id : r.ids)
+            w.value(id);
+          w.end_array();
+        } else {
+          w.member("id", r.ids.empty() ? std::string{} : r.ids.front());
+          w.member("webhooks", r.hooks);
+        }
+        w.end_object();
+        http_response res;
+        res.status = 202;
+        res.body = w.take();
+        ex->respond(std::move(res));
+      },
+      [ex](caf::error& err) {
+        auto code = code_of(err);
+        if (code == errc::invalid_parameter)
+          return ex->respond(json_error(400, detail_of(err)));
+        if (code == errc::overloaded) {
+          auto res = json_error(503, "overloaded, retry later");
+          res.headers.emplace_back("Retry-After", "1");
+          return ex->respond(std::move(res));
+        }
+        log::error("ingestion failed: " + detail_of(err));
+        ex->respond(json_error(http_status(code), "internal error"));
+      });
+}
+
+// -- notification links -------------------------------------------------------
+
+/// `/notifications/<id>/activate`: GET shows the page, POST (form fields
+/// `token`, `replay`) reactivates. A wrong or used token is a 404.
+void handle_notification_link(front_ptr self, std::shared_ptr<http_exchange> ex,
+                              std::string_view rest) {
+  constexpr std::string_view suffix = "/activate";
+  auto slash = rest.find('/');
+  uint64_t id = 0;
+  bool valid = slash != std::string_view::npos && slash > 0 && slash <= 19
+               && rest.substr(slash) == suffix;
+  for (size_t i = 0; valid && i < slash; ++i) {
+    if (rest[i] < '0' || rest[i] > '9')
+      valid = false;
+    else
+      id = id * 10 + static_cast<uint64_t>(rest[i] - '0');
+  }
+  if (!valid)
+    return ex->respond(activation_error_page(404, "Page not found"));
+  const auto& method = ex->request.method;
+  auto not_found = [ex](caf::error& err) {
+    if (code_of(err) == errc::not_found)
+      return ex->respond(activation_error_page(404, "This link is not valid or was already used"));
+    log::error("notification link failed: " + detail_of(err));
+    ex->respond(activation_error_page(500, "Something went wrong; please try again"));
+  };
+  if (method == "GET") {
+    auto query = support::parse_form_urlencoded(ex->request.query);
+    std::string token;
+    if (query)
+      for (auto& [name, value] : *query)
+        if (name == "token")
+          token = value;
+    if (token.empty())
+      return ex->respond(activation_error_page(404, "This link is not valid or was already used"));
+    self->request(self->state.rt->registry(), caf::infinite, link_atom::value, id, token)
+      .then([ex, token](notification_page& page) { ex->respond(activation_page(page, token)); },
+            not_found);
+    return;
+  }
+  if (method != "POST") {
+    auto res = activation_error_page(405, "Method not allowed");
+    res.headers.emplace_back("Allow", "GET, POST");
+    return ex->respond(std::move(res));
+  }
+  auto form = support::parse_form_urlencoded(ex->request.body);
+  std::string token;
+  std::string replay = "0";
+  if (form)
+    for (auto& [name, value] : *form) {
+      if (name == "token")
+        token = value;
+      else if (name == "replay")
+        replay = value;
+    }
+  if (!form || (replay != "0" && replay != "1"))
+    return ex->respond(activation_error_page(400, "Malformed request"));
+  if (token.empty())
+    return ex->respond(activation_error_page(404, "This link is not valid or was already used"));
+  bool replay_events = replay == "1";
+  self->request(self->state.rt->registry(), caf::infinite, link_atom::value, id, token,
+                replay_events)
+    .then([ex, replay_events](activate_result& r) {
+            ex->respond(activation_done_page(r, replay_events));
+          },
+          not_found);
+}
+
 // -- operations ---------------------------------------------------------------
 
 void handle_metrics(front_ptr self, std::shared_ptr<http_exchange> ex) {
   self->request(self->state.rt->registry(), caf::infinite, stats_atom::value)
     .then(
       [self, ex](const registry_stats& stats) {
-        std::string out;
-        auto gauge = [&out](const char* name, const char* help, const std::string& labels,
-                            uint64_t value) {
-          if (help) {
-            out += "# HELP ";
-            out += name;
-            out += ' ';
-            out += help;
-            out += "\n# TYPE ";
-            out += name;
-            out += " gauge\n";
-          }
-          out += name;
-          out += labels;
-          out += ' ';
-          out += std::to_string(value);
-          out += '\n';
-        };
-        gauge("hookwerk_webhooks", "Webhooks by state.", "{state=\"active\"}", stats.active_hooks);
-        gauge("hookwerk_webhooks", nullptr, "{state=\"inactive\"}", stats.inactive_hooks);
-        gauge("hookwerk_accounts", "Accounts.", "", stats.accounts);
-        auto actors = self->state.rt->context().hook_actors.load();
-        gauge("hookwerk_hook_actors", "Hook actors running.", "",
-              static_cast<uint64_t>(std::max<int64_t>(actors, 0)));
+        auto& ctx = self->state.rt->context();
+        auto out = metrics_text(stats, ctx.stats, ctx.hook_actors.load());
         http_response res;
         res.content_type = "text/plain; version=0.0.4; charset=utf-8";
         res.body = std::move(out);
@@ -472,6 +621,10 @@ void handle(front_ptr self, std::shared_ptr<http_exchange> ex) {
   std::string_view path = ex->request.path;
   if (starts_with(path, management_prefix))
     return handle_management(self, std::move(ex), path.substr(management_prefix.size()));
+  if (path == "/v1/events")
+    return handle_ingest(self, std::move(ex));
+  if (starts_with(path, "/notifications/"))
+    return handle_notification_link(self, std::move(ex), path.substr(15));
   if (starts_with(path, "/admin/") || path == "/admin")
     return handle_admin(self, std::move(ex));
   if (path == "/metrics") {

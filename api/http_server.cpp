@@ -88,13 +88,11 @@ private:
       } else if (!parser_->is_header_done()) {
         text = "malformed request: " + ec.message();
       }
-      std::string path;
-      if (parser_->is_header_done()) {
-        auto target = parser_->get().target();
-        path.assign(target.data(), target.size());
-        if (auto q = path.find('?'); q != std::string::npos)
-          path.resize(q);
-      }
+      // The request line is parsed before any header or body limit applies.
+      auto target = parser_->get().target();
+      std::string path{target.data(), target.size()};
+      if (auto q = path.find('?'); q != std::string::npos)
+        path.resize(q);
       version_ = 11;
       return write(settings_->reject(path, status, text), false);
     }

@@ -65,7 +65,10 @@ int run_server(const engine::serve_config& cfg) {
     return 1;
   }
 
-  auto rt = engine::runtime::start(cfg);
+  auto effective = cfg;
+  if (!effective.public_url)
+    effective.public_url = "http://" + *bound;
+  auto rt = engine::runtime::start(effective);
   if (!rt) {
     if (rt.error().code() == errc::storage_locked)
       log::error("data directory " + cfg.data_dir

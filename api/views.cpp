@@ -64,6 +64,59 @@ std::string hooks_json(const std::vector<hook_view>& views) {
   return w.take();
 }
 
+std::string attempts_json(const std::vector<storage::attempt_record>& attempts) {
+  support::json_writer w;
+  w.begin_array();
+  for (const auto& a : attempts) {
+    w.begin_object();
+    w.member("event_id", a.event_id);
+    w.member("attempt", a.attempt);
+    w.key("at");
+    w.value(support::format_rfc3339(a.at_ms));
+    w.key("http_status");
+    if (a.http_status == 0)
+      w.null();
+    else
+      w.value(a.http_status);
+    w.key("error");
+    if (a.error)
+      w.value(*a.error);
+    else
+      w.null();
+    w.member("duration_ms", a.duration_ms);
+    w.end_object();
+  }
+  w.end_array();
+  return w.take();
+}
+
+std::string notifications_json(const std::vector<storage::notification_record>& notes,
+                               std::string_view public_url) {
+  support::json_writer w;
+  w.begin_array();
+  for (const auto& n : notes) {
+    w.begin_object();
+    w.member("id", n.id);
+    w.member("kind", n.kind);
+    w.member("webhook_id", n.webhook_id);
+    w.key("created_at");
+    w.value(support::format_rfc3339(n.created_at_ms));
+    w.member("reason", n.reason);
+    w.key("activate_url");
+    if (n.token.empty()) {
+      w.null();  // used up
+    } else {
+      std::string url{public_url};
+      url += "/notifications/" + std::to_string(n.id) + "/activate?token=" + n.token;
+      w.value(url);
+    }
+    w.member("read", n.read);
+    w.end_object();
+  }
+  w.end_array();
+  return w.take();
+}
+
 std::string activate_json(const activate_result& result) {
   support::json_writer w;
   w.begin_object();

@@ -315,7 +315,7 @@ problem set_whole(std::string_view flag, std::string_view value, std::uint64_t m
   return std::nullopt;
 }
 
-const std::array<flag_spec, 17> flags{{
+const std::array<flag_spec, 18> flags{{
   {"--listen", "HOST:PORT",
    "the HTTP/1.1 listener (IPv4, host name or [IPv6]); port 0 = a free port",
    [](const serve_config& c) {
@@ -426,6 +426,14 @@ const std::array<flag_spec, 17> flags{{
    },
    [](std::string_view f, std::string_view v, serve_config& c) {
      return parse_public_url(f, v, c.public_url);
+   }},
+  {"--ca-file", "FILE", "extra CA certificates (PEM) trusted for HTTPS deliveries, beside the system store",
+   [](const serve_config&) -> std::string { return "none"; },
+   [](std::string_view f, std::string_view v, serve_config& c) -> problem {
+     if (v.empty())
+       return fail(f, "needs a file name");
+     c.ca_file = std::string{v};
+     return std::nullopt;
    }},
   {"--workers", "N", "actor scheduler threads (1..256)",
    [](const serve_config& c) {

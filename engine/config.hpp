@@ -88,6 +88,10 @@ struct serve_config {
   /// trailing `/`. Empty: `http://` + the address actually bound (the real port if 0 was asked).
   std::optional<std::string> public_url; // Default: derived from the bound address
 
+  /// `--ca-file FILE`: extra CA certificates (PEM) trusted for HTTPS deliveries, in addition
+  /// to the system trust store. Not in the SPEC's table: private CAs and tests need it.
+  std::string ca_file; // Default: none
+
   /// `--workers N`: actor scheduler threads.
   unsigned workers = default_workers(); // Default: number of cores (1..256)
 };

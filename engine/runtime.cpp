@@ -1,6 +1,7 @@
 #include "engine/runtime.hpp"
 
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include <caf/all.hpp>
@@ -11,6 +12,7 @@
 #include "actors/support/crypto.hpp"
 #include "actors/support/log.hpp"
 #include "engine/blocking_pool.hpp"
+#include "engine/http_sender.hpp"
 #include "storage/column_families.hpp"
 #include "storage/keys.hpp"
 #include "storage/store.hpp"
@@ -22,6 +24,7 @@ struct runtime::impl {
   serve_config cfg;
   std::unique_ptr<storage::store> store;
   std::unique_ptr<storage::writer> writer;
+  std::unique_ptr<http_sender> sender;
   std::shared_ptr<actor_context> ctx;
   std::unique_ptr<blocking_pool> pool;
   std::unique_ptr<caf::actor_system_config> caf_cfg;
@@ -35,23 +38,35 @@ struct runtime::impl {
 
 namespace {
 
-/// The token given on the command line or in the environment; else the one
-/// stored in the data dir; else a new one, stored and printed once.
-expected<std::string> settle_token(storage::store& db, const char* key,
-                                   const std::optional<std::string>& given, const char* label) {
-  if (given)
-    return *given;
+/// The value stored under `key` in the meta family, or a new one from
+/// `make`, stored durably; `created` tells which.
+expected<std::string> stored_or_new(storage::store& db, std::string_view key,
+                                    const std::function<std::string()>& make, bool& created) {
+  created = false;
   auto stored = db.get(storage::cf::meta, key);
   if (!stored)
     return stored.error();
   if (stored.value())
     return std::move(*stored.value());
-  auto token = support::random_token(24);
+  auto value = make();
   storage::batch b;
-  b.put(storage::cf::meta, key, token);
+  b.put(storage::cf::meta, std::string{key}, value);
   if (auto st = db.write(std::move(b), true); !st)
     return st;
-  log::info(std::string{label} + " token: " + token);
+  created = true;
+  return value;
+}
+
+/// The token given on the command line or in the environment; else the one
+/// stored in the data dir; else a new one, stored and printed once.
+expected<std::string> settle_token(storage::store& db, std::string_view key,
+                                   const std::optional<std::string>& given, const char* label) {
+  if (given)
+    return *given;
+  bool created = false;
+  auto token = stored_or_new(db, key, [] { return support::random_token(24); }, created);
+  if (token && created)
+    log::info(std::string{label} + " token: " + *token);
   return token;
 }
 
@@ -106,10 +121,25 @@ expected<registry_snapshot> load_snapshot(storage::store& db, recovery_report& r
     if (auto w = db.write(std::move(orphans), true); !w)
       return w;
 
-  auto counter = db.read_counter("next_hook_id", 1);
+  auto counter = db.read_counter(storage::meta_key::next_hook_id, 1);
   if (!counter)
     return counter.error();
   snap.next_hook_id = std::max(*counter, max_id + 1);
+  st = db.scan(storage::cf::notifications, {}, {}, [&](std::string_view, std::string_view value) {
+    if (auto note = storage::notification_record::decode(value))
+      snap.notifications.push_back(std::move(*note));
+    return true;
+  });
+  if (!st)
+    return st;
+  auto notes = db.read_counter(storage::meta_key::next_notification_id, 1);
+  if (!notes)
+    return notes.error();
+  snap.next_notification_id = *notes;
+  auto events = db.read_counter(storage::meta_key::next_event_seq, 1);
+  if (!events)
+    return events.error();
+  snap.next_event_seq = *events;
   report.accounts = snap.accounts.size();
   report.hooks = snap.hooks.size();
   return snap;
@@ -130,14 +160,21 @@ expected<std::unique_ptr<runtime>> runtime::start(const serve_config& cfg) {
     return db.error();
   p->store = std::move(*db);
 
-  auto admin = settle_token(*p->store, "admin_token", cfg.admin_token, "admin");
+  auto admin = settle_token(*p->store, storage::meta_key::admin_token, cfg.admin_token, "admin");
   if (!admin)
     return admin.error();
   p->admin_token = std::move(*admin);
-  auto ingest = settle_token(*p->store, "ingest_token", cfg.ingest_token, "ingest");
+  auto ingest = settle_token(*p->store, storage::meta_key::ingest_token, cfg.ingest_token, "ingest");
   if (!ingest)
     return ingest.error();
   p->ingest_token = std::move(*ingest);
+
+  bool created = false;
+  auto instance = stored_or_new(
+    *p->store, storage::meta_key::instance_id,
+    [] { return support::to_hex(support::random_bytes(4)); }, created);
+  if (!instance)
+    return instance.error();
 
   auto snapshot = load_snapshot(*p->store, p->report);
   if (!snapshot)
@@ -149,6 +186,21 @@ expected<std::unique_ptr<runtime>> runtime::start(const serve_config& cfg) {
   p->ctx->store = p->store.get();
   p->ctx->writer = p->writer.get();
   p->ctx->events = cfg.events;
+  p->ctx->event_id_prefix = "evt_" + *instance;
+  p->ctx->delivery.retry_schedule = cfg.retry_schedule;
+  p->ctx->delivery.failure_threshold = cfg.failure_threshold;
+  p->ctx->delivery.timeout = cfg.delivery_timeout;
+  p->ctx->delivery.max_in_flight = cfg.max_in_flight;
+  p->ctx->delivery.max_event_age = cfg.max_event_age;
+  p->ctx->delivery.buffer_retention = cfg.buffer_retention;
+  p->ctx->delivery.buffer_limit = cfg.buffer_limit;
+  p->ctx->delivery.buffer_max_age = cfg.buffer_max_age;
+
+  http_sender_options sender_opts;
+  sender_opts.allow_private_targets = cfg.allow_private_targets;
+  sender_opts.ca_file = cfg.ca_file;
+  p->sender = std::make_unique<http_sender>(sender_opts);
+  p->ctx->sender = p->sender.get();
 
   p->caf_cfg = std::make_unique<caf::actor_system_config>();
   p->caf_cfg->set("scheduler.max-threads", static_cast<size_t>(cfg.workers));
@@ -203,15 +255,24 @@ void runtime::shutdown() {
     return;
   impl_->stopped = true;
   if (impl_->system) {
+    // Start nothing new; let attempts in flight finish, within the delivery timeout.
+    impl_->ctx->draining.store(true);
+    auto deadline = std::chrono::steady_clock::now() + impl_->cfg.delivery_timeout
+                    + std::chrono::milliseconds{500};
+    while (impl_->ctx->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds{5});
     caf::anon_send_exit(impl_->registry, caf::exit_reason::user_shutdown);
     impl_->registry = nullptr;
     impl_->system->await_all_actors_done();
   }
+  if (impl_->sender)
+    impl_->sender->stop();
   if (impl_->pool)
     impl_->pool->stop();
   if (impl_->writer)
     impl_->writer->stop();
   impl_->system.reset();
+  impl_->sender.reset();
   impl_->writer.reset();
   impl_->store.reset();
 }

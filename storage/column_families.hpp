@@ -17,13 +17,13 @@ namespace hookwerk::storage {
 //                   "next_notification_id"  u64 big-endian, the next value to hand out
 //                   "admin_token"           text
 //                   "ingest_token"          text
+//                   "instance_id"           text, random, prefix of event ids
 //   accounts      username (raw bytes)                 → account_record
 //   hooks         be64(hook_id)                        → hook_record
-//   events        be64(event_seq)                      → event payload record
-//   queue         be64(hook_id) ‖ be64(seq)            → queue entry
-//   buffer        be64(hook_id) ‖ be64(seq)            → buffered entry
-//   attempts      be64(hook_id) ‖ be64(attempt_seq)    → attempt record
-//   idempotency   account ‖ 0x00 ‖ idempotency key     → event id + time
+//   queue         be64(hook_id) ‖ be64(event_seq)      → queue_entry (pending delivery)
+//   buffer        be64(hook_id) ‖ be64(event_seq)      → queue_entry (held while inactive)
+//   attempts      be64(hook_id) ‖ be64(attempt_no)     → attempt_record
+//   idempotency   account ‖ 0x00 ‖ idempotency key     → idempotency_record
 //   notifications be64(notification_id)                → notification record
 //
 // All keys of one hook in queue, buffer and attempts lie in hook_range(hook_id)
@@ -34,7 +34,6 @@ enum class cf : uint8_t {
   meta,  ///< RocksDB's "default" family.
   accounts,
   hooks,
-  events,
   queue,
   buffer,
   attempts,
@@ -43,7 +42,7 @@ enum class cf : uint8_t {
 };
 
 /// Number of column families; cf values are 0 .. cf_count - 1.
-constexpr std::size_t cf_count = 9;
+constexpr std::size_t cf_count = 8;
 
 /// The RocksDB name of a column family.
 constexpr const char* cf_name(cf family) noexcept {
@@ -51,7 +50,6 @@ constexpr const char* cf_name(cf family) noexcept {
     case cf::meta: return "default";
     case cf::accounts: return "accounts";
     case cf::hooks: return "hooks";
-    case cf::events: return "events";
     case cf::queue: return "queue";
     case cf::buffer: return "buffer";
     case cf::attempts: return "attempts";
@@ -69,6 +67,7 @@ inline constexpr std::string_view next_event_seq = "next_event_seq";
 inline constexpr std::string_view next_notification_id = "next_notification_id";
 inline constexpr std::string_view admin_token = "admin_token";
 inline constexpr std::string_view ingest_token = "ingest_token";
+inline constexpr std::string_view instance_id = "instance_id";
 } // namespace meta_key
 
 /// The schema version written on first open.

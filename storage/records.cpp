@@ -103,4 +103,108 @@ std::optional<hook_record> hook_record::decode(std::string_view in) {
   return r;
 }
 
+std::string queue_entry::encode() const {
+  encoder e;
+  e.u8(record_version);
+  e.u64(seq);
+  e.str(event_id);
+  e.str(event);
+  e.str(payload);
+  put_optional(e, key);
+  e.i64(ingested_at_ms);
+  e.i64(first_attempt_ms);
+  e.u32(attempts);
+  return std::move(e.data());
+}
+
+std::optional<queue_entry> queue_entry::decode(std::string_view in) {
+  decoder d(in);
+  uint8_t version = 0;
+  queue_entry r;
+  if (!read_version(d, version))
+    return std::nullopt;
+  if (!(d.u64(r.seq) && d.str(r.event_id) && d.str(r.event) && d.str(r.payload)
+        && get_optional(d, r.key) && d.i64(r.ingested_at_ms) && d.i64(r.first_attempt_ms)
+        && d.u32(r.attempts)))
+    return std::nullopt;
+  if (!tail_ok(d, version))
+    return std::nullopt;
+  return r;
+}
+
+std::string attempt_record::encode() const {
+  encoder e;
+  e.u8(record_version);
+  e.str(event_id);
+  e.u32(attempt);
+  e.i64(at_ms);
+  e.u32(http_status);
+  put_optional(e, error);
+  e.u32(duration_ms);
+  return std::move(e.data());
+}
+
+std::optional<attempt_record> attempt_record::decode(std::string_view in) {
+  decoder d(in);
+  uint8_t version = 0;
+  attempt_record r;
+  if (!read_version(d, version))
+    return std::nullopt;
+  if (!(d.str(r.event_id) && d.u32(r.attempt) && d.i64(r.at_ms) && d.u32(r.http_status)
+        && get_optional(d, r.error) && d.u32(r.duration_ms)))
+    return std::nullopt;
+  if (!tail_ok(d, version))
+    return std::nullopt;
+  return r;
+}
+
+std::string idempotency_record::encode() const {
+  encoder e;
+  e.u8(record_version);
+  e.str(event_id);
+  e.i64(created_at_ms);
+  return std::move(e.data());
+}
+
+std::optional<idempotency_record> idempotency_record::decode(std::string_view in) {
+  decoder d(in);
+  uint8_t version = 0;
+  idempotency_record r;
+  if (!read_version(d, version))
+    return std::nullopt;
+  if (!(d.str(r.event_id) && d.i64(r.created_at_ms)))
+    return std::nullopt;
+  if (!tail_ok(d, version))
+    return std::nullopt;
+  return r;
+}
+
+std::string notification_record::encode() const {
+  encoder e;
+  e.u8(record_version);
+  e.u64(id);
+  e.str(account);
+  e.str(kind);
+  e.u64(webhook_id);
+  e.i64(created_at_ms);
+  e.str(reason);
+  e.str(token);
+  e.boolean(read);
+  return std::move(e.data());
+}
+
+std::optional<notification_record> notification_record::decode(std::string_view in) {
+  decoder d(in);
+  uint8_t version = 0;
+  notification_record r;
+  if (!read_version(d, version))
+    return std::nullopt;
+  if (!(d.u64(r.id) && d.str(r.account) && d.str(r.kind) && d.u64(r.webhook_id)
+        && d.i64(r.created_at_ms) && d.str(r.reason) && d.str(r.token) && d.boolean(r.read)))
+    return std::nullopt;
+  if (!tail_ok(d, version))
+    return std::nullopt;
+  return r;
+}
+
 } // namespace hookwerk::storage

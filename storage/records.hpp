@@ -65,4 +65,75 @@ struct hook_record {
   bool operator==(const hook_record&) const = default;
 };
 
+/// One event waiting for delivery to one hook (queue and buffer families,
+/// keyed by hook_seq_key(hook id, seq)). The seq is the server-wide ingestion
+/// sequence number, so a hook's queue in key order is its ingestion order.
+/// Each hook keeps its own copy of the payload: a hook owns every byte it
+/// delivers and deleting a hook never touches another's data.
+struct queue_entry {
+  // Group 1.
+  uint64_t seq = 0;
+  std::string event_id;
+  std::string event;
+  std::string payload;
+  std::optional<std::string> key;  ///< ordering key
+  int64_t ingested_at_ms = 0;
+  int64_t first_attempt_ms = 0;    ///< 0 = not attempted since queued (or replayed)
+  uint32_t attempts = 0;           ///< attempts made so far
+
+  std::string encode() const;
+  static std::optional<queue_entry> decode(std::string_view in);
+
+  bool operator==(const queue_entry&) const = default;
+};
+
+/// One delivery attempt (attempts family, keyed by hook_seq_key(hook id,
+/// attempt number within the hook)).
+struct attempt_record {
+  // Group 1.
+  std::string event_id;
+  uint32_t attempt = 0;          ///< 1 for the event's first attempt
+  int64_t at_ms = 0;
+  uint32_t http_status = 0;      ///< 0 = no response
+  std::optional<std::string> error;
+  uint32_t duration_ms = 0;
+
+  std::string encode() const;
+  static std::optional<attempt_record> decode(std::string_view in);
+
+  bool operator==(const attempt_record&) const = default;
+};
+
+/// An idempotency key seen at ingestion (idempotency family, keyed by
+/// idempotency_key(account, id)).
+struct idempotency_record {
+  // Group 1.
+  std::string event_id;
+  int64_t created_at_ms = 0;
+
+  std::string encode() const;
+  static std::optional<idempotency_record> decode(std::string_view in);
+
+  bool operator==(const idempotency_record&) const = default;
+};
+
+/// A system notification of an account (notifications family, keyed by
+/// be64(notification id)).
+struct notification_record {
+  // Group 1.
+  uint64_t id = 0;
+  std::string account;
+  std::string kind;            ///< "webhook_deactivated"
+  uint64_t webhook_id = 0;
+  int64_t created_at_ms = 0;
+  std::string reason;          ///< the hook's last error
+  std::string token;           ///< the activation link's secret; empty once used
+  bool read = false;           ///< the webhook was reactivated since
+
+  std::string encode() const;
+  static std::optional<notification_record> decode(std::string_view in);
+
+  bool operator==(const notification_record&) const = default;
+};
+
 } // namespace hookwerk::storage

@@ -166,6 +166,24 @@ status store::scan(
   return status::ok();
 }
 
+expected<std::optional<std::string>> store::last_key(cf family, std::string_view lower,
+                                                     std::string_view upper) const {
+  rocksdb::Slice lower_slice = slice(lower);
+  rocksdb::Slice upper_slice = slice(upper);
+  rocksdb::ReadOptions read_options;
+  read_options.iterate_lower_bound = &lower_slice;
+  read_options.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it{impl_->db->NewIterator(read_options, impl_->handle(family))};
+  it->SeekToLast();
+  std::optional<std::string> out;
+  if (it->Valid())
+    out = it->key().ToString();
+  auto s = it->status();
+  if (!s.ok())
+    return failed(s);
+  return out;
+}
+
 expected<uint64_t> store::read_counter(std::string_view name, uint64_t initial) const {
   auto value = get(cf::meta, name);
   if (!value)

@@ -55,6 +55,11 @@ public:
   status scan(cf family, std::string_view lower, std::string_view upper,
               const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
 
+  /// The greatest key in [lower, upper) of `family`, or nullopt when the
+  /// range is empty. `upper` must not be empty.
+  expected<std::optional<std::string>> last_key(cf family, std::string_view lower,
+                                                std::string_view upper) const;
+
   /// The be64 counter `name` in the meta family, or `initial` if absent.
   expected<uint64_t> read_counter(std::string_view name, uint64_t initial) const;
 

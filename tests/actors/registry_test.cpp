@@ -1,12 +1,17 @@
 #include <chrono>
 #include <memory>
+#include <mutex>
+#include <thread>
 
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
+#include <map>
 
 #include "actors/context.hpp"
 #include "actors/errors.hpp"
 #include "actors/registry.hpp"
+#include "actors/sender.hpp"
+#include "actors/support/crypto.hpp"
 #include "common/temp_dir.hpp"
 #include "storage/column_families.hpp"
 #include "storage/keys.hpp"
@@ -17,6 +22,52 @@ namespace hookwerk {
 namespace {
 
 using namespace std::chrono_literals;
+
+/// Answers every attempt at once with a scripted status and records it.
+class scripted_sender : public sender {
+public:
+  void send(delivery_request req, callback done) override {
+    unsigned status;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      requests_.push_back(req);
+      status = statuses_.empty() ? 200 : statuses_.front();
+      if (!statuses_.empty())
+        statuses_.erase(statuses_.begin());
+    }
+    delivery_result r;
+    r.http_status = status;
+    done(std::move(r));
+  }
+
+  void forget(uint64_t) override {}
+
+  void script(std::vector<unsigned> statuses) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    statuses_ = std::move(statuses);
+  }
+
+  std::vector<delivery_request> requests() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return requests_;
+  }
+
+private:
+  std::mutex mtx_;
+  std::vector<delivery_request> requests_;
+  std::vector<unsigned> statuses_;
+};
+
+template <class Pred>
+bool eventually(Pred pred) {
+  auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred())
+      return true;
+    std::this_thread::yield();
+  }
+  return pred();
+}
 
 /// A registry on a real RocksDB in a fresh directory, driven through a
 /// scoped_actor as the front actor would.
@@ -34,7 +85,9 @@ protected:
     ctx_ = std::make_shared<actor_context>();
     ctx_->store = store_.get();
     ctx_->writer = writer_.get();
+    ctx_->sender = &sender_;
     ctx_->events = {"optin_finalized", "optout_finalized"};
+    ctx_->delivery.retry_schedule = {std::chrono::milliseconds{1}};
     cfg_.set("scheduler.max-threads", size_t{2});
     system_ = std::make_unique<caf::actor_system>(cfg_);
     registry_ = system_->spawn(registry_impl, ctx_, std::move(snapshot));
@@ -87,6 +140,7 @@ protected:
                                                             : std::vector<hook_view>{};
   }
 
+  scripted_sender sender_;
   test::temp_dir dir_;
   caf::actor_system_config cfg_;
   std::unique_ptr<storage::store> store_;
@@ -113,7 +167,7 @@ TEST_F(registry_test, creates_hooks_with_increasing_ids_and_persists_them) {
   auto counter = store_->read_counter("next_hook_id", 1);
   ASSERT_TRUE(counter.has_value());
   EXPECT_EQ(*counter, b + 1);
-  EXPECT_EQ(ctx_->hook_actors.load(), 2);
+  EXPECT_TRUE(eventually([&] { return ctx_->hook_actors.load() == 2; }));
 }
 
 TEST_F(registry_test, lists_in_id_order_with_filters) {
@@ -210,6 +264,84 @@ TEST_F(registry_test, deleting_an_account_deletes_its_hooks_and_changes_generati
   auto second = std::get<account_credentials>(ask<account_credentials>(login_atom::value, std::string{"acme"}));
   EXPECT_NE(first.generation, second.generation);
   EXPECT_TRUE(list("acme").empty());
+}
+
+TEST_F(registry_test, ingest_routes_signs_and_delivers_then_clears_the_queue) {
+  add_account("acme");
+  add_account("other");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  add_hook("acme", "crm", "optout_finalized");
+  add_hook("other", "zap", "optin_finalized");
+  ingest_cmd cmd;
+  cmd.items.push_back({"acme", "optin_finalized", R"({"subscriber_id": 42})", std::nullopt, "42"});
+  auto r = ask<ingest_reply>(cmd);
+  ASSERT_TRUE(std::holds_alternative<ingest_reply>(r));
+  auto reply = std::get<ingest_reply>(r);
+  ASSERT_EQ(reply.ids.size(), 1u);
+  EXPECT_EQ(reply.hooks, 1u);
+  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 1; }));
+  auto req = sender_.requests().front();
+  EXPECT_EQ(req.hook_id, id);
+  EXPECT_EQ(*req.body, R"({"subscriber_id": 42})");
+  std::map<std::string, std::string> headers(req.headers.begin(), req.headers.end());
+  EXPECT_EQ(headers["webhook-id"], reply.ids[0]);
+  EXPECT_EQ(headers["X-Hookwerk-Attempt"], "1");
+  auto secret = list("acme", "zap")[0].record.secret;
+  EXPECT_EQ(headers["webhook-signature"],
+            support::sign_webhook(secret, reply.ids[0], std::stoll(headers["webhook-timestamp"]),
+                                  *req.body));
+  // Delivered: the queue entry is gone and one attempt is logged.
+  ASSERT_TRUE(eventually([&] { return list("acme", "zap")[0].pending_events == 0; }));
+  auto attempts = ask<std::vector<storage::attempt_record>>(attempts_atom::value,
+                                                            std::string{"acme"}, id, uint64_t{10});
+  ASSERT_TRUE((std::holds_alternative<std::vector<storage::attempt_record>>(attempts)));
+  auto& log = std::get<0>(attempts);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_EQ(log[0].http_status, 200u);
+  EXPECT_FALSE(log[0].error.has_value());
+}
+
+TEST_F(registry_test, failed_attempts_retry_and_count_failures) {
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  sender_.script({500, 503});
+  ingest_cmd cmd;
+  cmd.items.push_back({"acme", "optin_finalized", "{}", std::nullopt, std::nullopt});
+  ASSERT_TRUE(std::holds_alternative<ingest_reply>(ask<ingest_reply>(cmd)));
+  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 3; }));
+  auto attempts = [&] {
+    auto r = ask<std::vector<storage::attempt_record>>(attempts_atom::value, std::string{"acme"},
+                                                       id, uint64_t{10});
+    return std::get<0>(r);
+  };
+  ASSERT_TRUE(eventually([&] { return attempts().size() == 3; }));
+  auto log = attempts();
+  EXPECT_EQ(log[0].attempt, 3u);
+  EXPECT_EQ(log[0].http_status, 200u);
+  EXPECT_EQ(log[1].error, "HTTP 503");
+  EXPECT_EQ(log[2].error, "HTTP 500");
+  auto view = list("acme")[0];
+  EXPECT_EQ(view.record.consecutive_failures, 0u);
+  EXPECT_EQ(view.record.last_error, "HTTP 503");
+  EXPECT_EQ(view.pending_events, 0u);
+}
+
+TEST_F(registry_test, ingest_rejects_unknown_accounts_and_events_and_dedupes_ids) {
+  add_account("acme");
+  ingest_cmd bad;
+  bad.items.push_back({"nobody", "optin_finalized", "{}", std::nullopt, std::nullopt});
+  auto r = ask<ingest_reply>(bad);
+  ASSERT_TRUE(std::holds_alternative<caf::error>(r));
+  EXPECT_EQ(code_of(std::get<caf::error>(r)), errc::invalid_parameter);
+  ingest_cmd dup;
+  dup.batch = true;
+  dup.items.push_back({"acme", "optin_finalized", "{}", std::string{"k1"}, std::nullopt});
+  dup.items.push_back({"acme", "optin_finalized", "{}", std::string{"k1"}, std::nullopt});
+  auto first = std::get<ingest_reply>(ask<ingest_reply>(dup));
+  ASSERT_EQ(first.ids.size(), 2u);
+  EXPECT_EQ(first.ids[0], first.ids[1]);
+  auto again = std::get<ingest_reply>(ask<ingest_reply>(dup));
+  EXPECT_EQ(again.ids[0], first.ids[0]);
 }
 
 TEST_F(registry_test, snapshot_hooks_get_actors_and_keep_ids) {

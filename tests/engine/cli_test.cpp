@@ -48,7 +48,7 @@ const std::vector<std::string> all_flags{
   "--events",           "--retry-schedule",   "--failure-threshold", "--delivery-timeout",
   "--max-in-flight",    "--buffer-retention", "--buffer-limit",   "--buffer-max-age",
   "--max-event-age",    "--max-body",         "--allow-private-targets", "--public-url",
-  "--workers",
+  "--ca-file",          "--workers",
 };
 
 void expect_spec_defaults(const serve_config& c) {
@@ -126,6 +126,9 @@ const std::vector<flag_case> flag_cases{
   {"--max-body", "1048576", [](const serve_config& c) { EXPECT_EQ(c.max_body, 1'048'576u); }},
   {"--public-url", "https://hooks.example.com/base/", [](const serve_config& c) {
      EXPECT_EQ(c.public_url, "https://hooks.example.com/base");
+   }},
+  {"--ca-file", "/etc/ssl/certs/ca.pem", [](const serve_config& c) {
+     EXPECT_EQ(c.ca_file, "/etc/ssl/certs/ca.pem");
    }},
   {"--workers", "3", [](const serve_config& c) { EXPECT_EQ(c.workers, 3u); }},
 };

@@ -169,3 +169,48 @@ TEST(storage_records, garbage_is_rejected) {
 
 } // namespace
 } // namespace hookwerk::storage
+
+namespace hookwerk::storage {
+namespace {
+
+TEST(storage_records_delivery, queue_entry_attempt_idempotency_notification_round_trip) {
+  queue_entry q;
+  q.seq = 42;
+  q.event_id = "evt_1";
+  q.event = "optin_finalized";
+  q.payload = R"({"a": [1, 2]})";
+  q.key = "42";
+  q.ingested_at_ms = 1000;
+  q.first_attempt_ms = 2000;
+  q.attempts = 3;
+  EXPECT_EQ(queue_entry::decode(q.encode()), q);
+
+  attempt_record a;
+  a.event_id = "evt_1";
+  a.attempt = 2;
+  a.at_ms = 5;
+  a.http_status = 503;
+  a.error = "HTTP 503";
+  a.duration_ms = 12;
+  EXPECT_EQ(attempt_record::decode(a.encode()), a);
+
+  idempotency_record i{"evt_9", 77};
+  EXPECT_EQ(idempotency_record::decode(i.encode()), i);
+
+  notification_record n;
+  n.id = 5;
+  n.account = "acme";
+  n.kind = "webhook_deactivated";
+  n.webhook_id = 17;
+  n.created_at_ms = 99;
+  n.reason = "HTTP 503";
+  n.token = "tok";
+  n.read = true;
+  EXPECT_EQ(notification_record::decode(n.encode()), n);
+
+  EXPECT_FALSE(queue_entry::decode("\x01\x02").has_value());
+  EXPECT_FALSE(notification_record::decode("").has_value());
+}
+
+} // namespace
+} // namespace hookwerk::storage

@@ -112,7 +112,7 @@ TEST(storage_writer, concurrent_submits_are_all_durable) {
       submitters.emplace_back([&, t] {
         for (int i = 0; i < per_thread; ++i) {
           int id = t * per_thread + i;
-          w.submit(one_put(cf::events, be64(id), "payload " + std::to_string(id)), seen.track(id));
+          w.submit(one_put(cf::queue, be64(id), "payload " + std::to_string(id)), seen.track(id));
         }
       });
     for (auto& s : submitters)
@@ -128,7 +128,7 @@ TEST(storage_writer, concurrent_submits_are_all_durable) {
   auto db = open_ok(tmp.path());
   ASSERT_TRUE(db);
   for (int id = 0; id < threads * per_thread; ++id) {
-    auto v = db->get(cf::events, be64(id));
+    auto v = db->get(cf::queue, be64(id));
     ASSERT_TRUE(v);
     ASSERT_TRUE(v->has_value()) << id;
     EXPECT_EQ(**v, "payload " + std::to_string(id));
@@ -168,11 +168,11 @@ TEST(storage_writer, max_group_bytes_splits_groups) {
   writer w(*db, writer_options{.max_group_bytes = 1000});
   gate held;
   outcomes seen;
-  w.submit(one_put(cf::events, "held", "x"), held.callback());
+  w.submit(one_put(cf::queue, "held", "x"), held.callback());
   ASSERT_TRUE(held.wait_entered());
   for (int i = 0; i < 100; ++i)
-    w.submit(one_put(cf::events, be64(i), std::string(92, 'v')), seen.track(i));  // 100 bytes
-  w.submit(one_put(cf::events, "big", std::string(5000, 'b')), seen.track(100));
+    w.submit(one_put(cf::queue, be64(i), std::string(92, 'v')), seen.track(i));  // 100 bytes
+  w.submit(one_put(cf::queue, "big", std::string(5000, 'b')), seen.track(100));
   held.release();
   ASSERT_TRUE(seen.wait_for(101));
   EXPECT_EQ(seen.failures(), 0u);

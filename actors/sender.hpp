@@ -1,0 +1,61 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+/// The interface through which hook actors deliver: they hand over one attempt
+/// and get its outcome back through a callback (which they turn into a message
+/// to themselves). The implementation (engine/http_sender) owns the network;
+/// actors never see sockets, Beast or DNS.
+namespace hookwerk {
+
+/// One delivery attempt: POST `body` to `url` with `headers`.
+struct delivery_request {
+  /// Connections are pooled per hook, so one hook's slow endpoint never holds
+  /// a connection another hook waits for.
+  uint64_t hook_id = 0;
+  std::string url;
+  /// Headers beyond Host, Content-Length and Connection (which the sender sets).
+  std::vector<std::pair<std::string, std::string>> headers;
+  /// Shared, because a fan-out sends the same payload many times.
+  std::shared_ptr<const std::string> body;
+  /// Connect + full response.
+  std::chrono::milliseconds timeout{10000};
+};
+
+/// What happened to one attempt.
+struct delivery_result {
+  /// The response status, 0 when no response arrived.
+  unsigned http_status = 0;
+  /// Empty when a response arrived; otherwise a short description such as
+  /// "connection refused", "timeout", "dns: ...", "tls: ...",
+  /// "target not allowed: 10.0.0.1 is private".
+  std::string error;
+  /// From a Retry-After header (delta-seconds form) on a 429 or 503.
+  std::optional<std::chrono::seconds> retry_after;
+  std::chrono::milliseconds duration{0};
+
+  bool success() const noexcept { return error.empty() && http_status >= 200 && http_status < 300; }
+};
+
+/// Thread-safe. `done` is called exactly once per send, from a sender thread,
+/// and must not block.
+class sender {
+public:
+  using callback = std::function<void(delivery_result)>;
+
+  virtual ~sender() = default;
+
+  virtual void send(delivery_request request, callback done) = 0;
+
+  /// Forgets pooled connections of a hook (deleted or deactivated).
+  virtual void forget(uint64_t hook_id) = 0;
+};
+
+} // namespace hookwerk

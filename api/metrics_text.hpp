@@ -1,0 +1,14 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "actors/messages.hpp"
+#include "actors/metrics.hpp"
+
+namespace hookwerk::api {
+
+/// The Prometheus text exposition (format 0.0.4) of the server's metrics.
+std::string metrics_text(const registry_stats& registry, const metrics& m, int64_t hook_actors);
+
+} // namespace hookwerk::api

@@ -1,0 +1,192 @@
+// SPEC §4/§5 ordering: events of one hook with the same ordering key (`key`, else
+// payload.subscriber_id compared as text) are delivered in ingestion order, each only after the
+// previous one succeeded; events with other keys go on meanwhile.
+#include "system/delivery_support.hpp"
+#include "system/harness.hpp"
+#include "system/receiver.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace hookwerk::system_test {
+namespace {
+
+constexpr auto arrival_timeout = 30s;
+
+// The requests for sequence number `seq` (payload member "seq").
+std::vector<std::size_t> positions_of(const std::vector<received_request>& all, long seq) {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < all.size(); ++i)
+    if (payload_seq(all[i]) == seq) out.push_back(i);
+  return out;
+}
+
+// Checks, over everything the receiver got, that the successful answers are for 1 … n in this
+// order, each once, and that no request for k+1 came before k had been answered with success.
+::testing::AssertionResult delivered_in_order(const std::vector<received_request>& all, long n) {
+  std::vector<long> successes;
+  for (const auto& r : all)
+    if (r.succeeded()) successes.push_back(payload_seq(r));
+  std::vector<long> expected;
+  for (long k = 1; k <= n; ++k) expected.push_back(k);
+  if (successes != expected)
+    return ::testing::AssertionFailure() << "successful deliveries in this order: "
+                                         << ::testing::PrintToString(successes) << "; " << describe(all, 100);
+  for (long k = 1; k < n; ++k) {
+    std::size_t success_of_k = all.size();
+    for (std::size_t i = 0; i < all.size(); ++i)
+      if (payload_seq(all[i]) == k && all[i].succeeded()) {
+        success_of_k = i;
+        break;
+      }
+    const auto next = positions_of(all, k + 1);
+    if (!next.empty() && next.front() < success_of_k)
+      return ::testing::AssertionFailure() << "event " << k + 1 << " was sent (request #" << next.front() + 1
+                                           << ") before event " << k << " succeeded (request #" << success_of_k + 1
+                                           << "); " << describe(all, 100);
+  }
+  return ::testing::AssertionSuccess();
+}
+
+class Ordering : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    try {
+      server_ = std::make_unique<server_process>(delivery_server_options("100ms,200ms,300ms"));
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what();
+      return;
+    }
+    if (!make_account(*server_, "acme", acme)) {
+      ADD_FAILURE() << "creating the account failed";
+      server_.reset();
+    }
+  }
+  static void TearDownTestSuite() { server_.reset(); }
+  void SetUp() override { ASSERT_NE(server_, nullptr) << "the server did not start"; }
+  static const server_process& server() { return *server_; }
+
+  // Posts events seq 1 … 20 one at a time (payload made by `payload_for`, optional `key`) to a
+  // hook whose receiver fails event 5 until all 20 were accepted and 5 had failed at least once,
+  // then checks the order of what arrived.
+  static void run_ordering_scenario(const std::function<std::string(int)>& payload_for,
+                                    const std::optional<std::string>& key) {
+    constexpr int n = 20;
+    constexpr int failing = 5;
+    std::atomic<bool> hold{true};  // outlives the receiver, whose threads read it
+    receiver rx;
+    rx.set_responder([&hold](const received_request& r) -> std::optional<reply> {
+      if (hold.load() && payload_seq(r) == failing) return reply::status_only(500);
+      return std::nullopt;
+    });
+    hook_cleanup cleanup(server());
+    const auto event = fresh_event();
+    webhook hook;
+    ASSERT_TRUE(add_hook(server(), cleanup, acme, event, rx.url(), hook));
+
+    std::vector<std::string> ids;
+    for (int seq = 1; seq <= n; ++seq) {
+      accepted_event ev;
+      ASSERT_TRUE(post_event(server(), acme.username, event, payload_for(seq), ev, std::nullopt, key));
+      ids.push_back(ev.id);
+    }
+    ASSERT_TRUE(rx.wait_until(
+        [&](const auto& all) {
+          for (const auto& r : all)
+            if (payload_seq(r) == failing && r.answered == 500) return true;
+          return false;
+        },
+        arrival_timeout))
+        << "event " << failing << " was never attempted; " << describe(rx.requests());
+    hold = false;
+
+    ASSERT_TRUE(rx.wait_until([&](const auto& all) { return all_delivered(all, ids); }, arrival_timeout))
+        << delivered_ids(rx.requests()).size() << " of " << n << " delivered; " << describe(rx.requests(), 100);
+    const auto all = rx.requests();
+    EXPECT_TRUE(delivered_in_order(all, n));
+    for (std::size_t i = 0; i < all.size(); ++i) {
+      const auto seq = payload_seq(all[i]);
+      ASSERT_GE(seq, 1) << describe(all);
+      EXPECT_EQ(all[i].header("webhook-id"), ids[static_cast<std::size_t>(seq - 1)]) << "request #" << i + 1;
+    }
+  }
+
+  static inline std::unique_ptr<server_process> server_;
+  static inline credentials acme;
+};
+
+TEST_F(Ordering, EventsWithTheSameKeyArriveInIngestionOrderAcrossAFailure) {
+  run_ordering_scenario([](int seq) { return "{\"seq\":" + std::to_string(seq) + ",\"subscriber_id\":" +
+                                             std::to_string(900 + seq) + "}"; },
+                        std::string("customer-7"));
+}
+
+TEST_F(Ordering, SubscriberIdIsTheKeyWithoutKeyAndNumberAndStringCompareEqual) {
+  // Odd events carry the number 42, even ones the string "42": one key.
+  run_ordering_scenario(
+      [](int seq) {
+        return "{\"seq\":" + std::to_string(seq) + ",\"subscriber_id\":" + (seq % 2 ? "42" : "\"42\"") + "}";
+      },
+      std::nullopt);
+}
+
+// With a 2 s retry delay, a key stuck on a failing event must not hold up the other keys.
+TEST(OrderingKeys, OtherKeysAreDeliveredWhileOneKeyIsRetrying) {
+  server_process server(delivery_server_options("2s"));
+  credentials acme;
+  ASSERT_TRUE(make_account(server, "acme", acme));
+  std::atomic<bool> hold{true};  // outlives the receiver, whose threads read it
+  receiver rx;
+  rx.set_responder([&hold](const received_request& r) -> std::optional<reply> {
+    if (hold.load() && r.body.find("\"group\":\"A\"") != std::string::npos) return reply::status_only(500);
+    return std::nullopt;
+  });
+  hook_cleanup cleanup(server);
+  const auto event = fresh_event();
+  webhook hook;
+  ASSERT_TRUE(add_hook(server, cleanup, acme, event, rx.url(), hook));
+
+  accepted_event a1, a2;
+  ASSERT_TRUE(post_event(server, acme.username, event, R"({"seq":1,"group":"A"})", a1, std::nullopt, "A"));
+  ASSERT_TRUE(post_event(server, acme.username, event, R"({"seq":2,"group":"A"})", a2, std::nullopt, "A"));
+  ASSERT_TRUE(rx.wait_until([&](const auto& all) { return count_with_webhook_id(all, a1.id) >= 1; }, arrival_timeout))
+      << describe(rx.requests());
+
+  std::vector<std::string> b_ids;
+  for (int i = 1; i <= 5; ++i) {
+    accepted_event b;
+    ASSERT_TRUE(post_event(server, acme.username, event,
+                           "{\"seq\":" + std::to_string(10 + i) + ",\"group\":\"B\"}", b, std::nullopt, "B"));
+    b_ids.push_back(b.id);
+  }
+  ASSERT_TRUE(rx.wait_until([&](const auto& all) { return all_delivered(all, b_ids); }, arrival_timeout))
+      << "key B must not wait for key A; " << describe(rx.requests());
+  {
+    const auto all = rx.requests();
+    EXPECT_TRUE(delivered_ids(all).count(a1.id) == 0) << "A1 still failing";
+    EXPECT_EQ(count_with_webhook_id(all, a2.id), 0u) << "A2 waits for A1; " << describe(all);
+    std::vector<long> b_order;
+    for (const auto& r : all)
+      if (r.succeeded()) b_order.push_back(payload_seq(r));
+    EXPECT_EQ(b_order, (std::vector<long>{11, 12, 13, 14, 15})) << "key B in its own order";
+  }
+
+  hold = false;
+  ASSERT_TRUE(rx.wait_until([&](const auto& all) { return all_delivered(all, {a1.id, a2.id}); }, arrival_timeout))
+      << describe(rx.requests());
+  const auto all = rx.requests();
+  std::size_t a1_success = all.size(), a2_first = all.size();
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    if (all[i].header("webhook-id") == a1.id && all[i].succeeded() && a1_success == all.size()) a1_success = i;
+    if (all[i].header("webhook-id") == a2.id && a2_first == all.size()) a2_first = i;
+  }
+  EXPECT_LT(a1_success, a2_first) << "A2 only after A1 succeeded; " << describe(all);
+}
+
+}  // namespace
+}  // namespace hookwerk::system_test
