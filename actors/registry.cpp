@@ -71,7 +71,6 @@ std::string hex16(uint64_t x) {
   return out;
 }
 
-constexpr int64_t idempotency_window_ms = 24LL * 3600 * 1000;
 
 /// Routes events to hook queues in one durable batch; answers once durable.
 caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
@@ -123,7 +122,7 @@ caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
         return make_error(stored.error());
       if (stored.value()) {
         auto rec = storage::idempotency_record::decode(**stored);
-        if (rec && now - rec->created_at_ms < idempotency_window_ms) {
+        if (rec && now - rec->created_at_ms < storage::idempotency_window_ms) {
           reply.ids[i] = seen[idem] = rec->event_id;
           continue;
         }

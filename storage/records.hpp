@@ -104,6 +104,9 @@ struct attempt_record {
   bool operator==(const attempt_record&) const = default;
 };
 
+/// How long an idempotency key is honoured (SPEC §4: 24 h).
+inline constexpr int64_t idempotency_window_ms = 24LL * 3600 * 1000;
+
 /// An idempotency key seen at ingestion (idempotency family, keyed by
 /// idempotency_key(account, id)).
 struct idempotency_record {

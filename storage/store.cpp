@@ -3,12 +3,16 @@
 #include <filesystem>
 #include <vector>
 
+#include <chrono>
+
+#include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/iterator.h>
 #include <rocksdb/options.h>
 #include <rocksdb/write_batch.h>
 
 #include "storage/keys.hpp"
+#include "storage/records.hpp"
 
 namespace hookwerk::storage {
 
@@ -31,6 +35,38 @@ status failed(const rocksdb::Status& s) {
 
 rocksdb::Slice slice(std::string_view s) {
   return {s.data(), s.size()};
+}
+
+/// Drops idempotency records older than the window during compaction, so the
+/// family does not grow without bound. Lookups ignore expired records anyway;
+/// this only reclaims their space.
+class expired_idempotency_filter : public rocksdb::CompactionFilter {
+public:
+  bool Filter(int, const rocksdb::Slice&, const rocksdb::Slice& value, std::string*,
+              bool*) const override {
+    auto rec = idempotency_record::decode({value.data(), value.size()});
+    if (!rec)
+      return false;
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+    return now - rec->created_at_ms > idempotency_window_ms;
+  }
+
+  const char* Name() const override { return "hookwerk.expired_idempotency"; }
+};
+
+const expired_idempotency_filter idempotency_filter;
+
+rocksdb::ColumnFamilyOptions family_options(cf family) {
+  rocksdb::ColumnFamilyOptions opts;
+  if (family == cf::idempotency) {
+    opts.compaction_filter = &idempotency_filter;
+    // Compact every file at least daily, so expired records go even when
+    // little is written.
+    opts.periodic_compaction_seconds = 24 * 3600;
+  }
+  return opts;
 }
 
 } // namespace
@@ -73,7 +109,7 @@ expected<std::unique_ptr<store>> store::open(const std::string& dir,
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (std::size_t i = 0; i < cf_count; ++i)
-    families.emplace_back(cf_name(static_cast<cf>(i)), rocksdb::ColumnFamilyOptions{});
+    families.emplace_back(cf_name(static_cast<cf>(i)), family_options(static_cast<cf>(i)));
   // A new database has no family list yet; Open then creates ours.
   std::vector<std::string> existing;
   if (rocksdb::DB::ListColumnFamilies(db_options, dir, &existing).ok()) {
@@ -161,6 +197,15 @@ status store::scan(
       break;
   }
   auto s = it->status();
+  if (!s.ok())
+    return failed(s);
+  return status::ok();
+}
+
+status store::compact(cf family) {
+  rocksdb::CompactRangeOptions opts;
+  opts.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  auto s = impl_->db->CompactRange(opts, impl_->handle(family), nullptr, nullptr);
   if (!s.ok())
     return failed(s);
   return status::ok();

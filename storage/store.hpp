@@ -55,6 +55,10 @@ public:
   status scan(cf family, std::string_view lower, std::string_view upper,
               const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
 
+  /// Compacts the whole family now (compaction filters run; tests and
+  /// maintenance).
+  status compact(cf family);
+
   /// The greatest key in [lower, upper) of `family`, or nullopt when the
   /// range is empty. `upper` must not be empty.
   expected<std::optional<std::string>> last_key(cf family, std::string_view lower,

@@ -1,9 +1,12 @@
 #include "storage/store.hpp"
+#include "storage/records.hpp"
+#include "storage/keys.hpp"
 
 #include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <string>
 #include <utility>
@@ -285,6 +288,34 @@ TEST(storage_store, second_open_in_other_process_is_locked) {
   ASSERT_TRUE(db);
   EXPECT_EQ(answer, static_cast<int>(errc::storage_locked));
   EXPECT_TRUE(WIFEXITED(child_status));
+}
+
+} // namespace
+} // namespace hookwerk::storage
+
+namespace hookwerk::storage {
+namespace {
+
+TEST(storage_store_idempotency, compaction_drops_records_older_than_the_window) {
+  hookwerk::test::temp_dir tmp;
+  auto db = store::open(tmp.sub("db"));
+  ASSERT_TRUE(db.has_value());
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+               .count();
+  batch b;
+  b.put(cf::idempotency, idempotency_key("acme", "old"),
+        idempotency_record{"evt_old", now - idempotency_window_ms - 60'000}.encode());
+  b.put(cf::idempotency, idempotency_key("acme", "new"),
+        idempotency_record{"evt_new", now - 60'000}.encode());
+  ASSERT_TRUE((*db)->write(std::move(b), true).is_ok());
+  ASSERT_TRUE((*db)->compact(cf::idempotency).is_ok());
+  auto old_rec = (*db)->get(cf::idempotency, idempotency_key("acme", "old"));
+  ASSERT_TRUE(old_rec.has_value());
+  EXPECT_FALSE(old_rec->has_value());
+  auto new_rec = (*db)->get(cf::idempotency, idempotency_key("acme", "new"));
+  ASSERT_TRUE(new_rec.has_value());
+  EXPECT_TRUE(new_rec->has_value());
 }
 
 } // namespace
