@@ -185,9 +185,13 @@ void load_queue(self_ptr self) {
   });
 }
 
-/// Finds the numbers of the newest and oldest stored attempt records.
+/// Finds the numbers of the newest and oldest stored attempt records, the
+/// first time they are needed (so an idle hook costs no read at start-up).
 void load_attempt_numbers(self_ptr self) {
   auto& st = self->state;
+  if (st.attempts_loaded)
+    return;
+  st.attempts_loaded = true;
   auto [lo, hi] = storage::hook_range(st.record.id);
   if (auto last = st.ctx->store->last_key(storage::cf::attempts, lo, hi); last && last.value()) {
     st.next_attempt_no = storage::get_be64(std::string_view{**last}.substr(8)) + 1;
@@ -304,6 +308,7 @@ void on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result&
   rec.duration_ms = static_cast<uint32_t>(r.duration.count());
 
   storage::batch b;
+  load_attempt_numbers(self);
   auto log_attempt = [&](const storage::attempt_record& a) {
     b.put(storage::cf::attempts, queue_key(st, st.next_attempt_no++), a.encode());
   };
@@ -398,6 +403,7 @@ void on_enqueued(self_ptr self, storage::queue_entry& entry) {
 std::vector<storage::attempt_record> read_attempts(self_ptr self, uint64_t limit) {
   auto& st = self->state;
   std::vector<storage::attempt_record> out;
+  load_attempt_numbers(self);
   if (limit == 0 || st.next_attempt_no <= 1)
     return out;
   auto from = st.next_attempt_no > limit ? st.next_attempt_no - limit : 1;
@@ -467,15 +473,16 @@ bool hook_state::on_success() {
 }
 
 hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context> ctx,
-                                    storage::hook_record record, registry_actor registry) {
+                                    storage::hook_record record, registry_actor registry,
+                                    bool stored_entries) {
   ctx->hook_actors.fetch_add(1, std::memory_order_relaxed);
   auto& st = self->state;
   st.queue = delivery_queue{ctx->delivery.window};
   st.ctx = std::move(ctx);
   st.record = std::move(record);
   st.registry = std::move(registry);
-  load_queue(self);
-  load_attempt_numbers(self);
+  if (stored_entries)
+    load_queue(self);
   if (!st.record.active && !st.queue.items().empty()) {
     // Entries written to the queue after the deactivation, before a crash.
     storage::batch b;

@@ -24,6 +24,8 @@ struct hook_state {
   uint64_t next_attempt_no = 1;
   /// Lowest attempt number still stored.
   uint64_t oldest_attempt_no = 1;
+  /// Whether the two numbers above were read from the database yet.
+  bool attempts_loaded = false;
   /// When the armed wake-up timer fires (unix ms); nullopt when none is armed.
   std::optional<int64_t> wake_at;
   /// Events in the buffer (buffer family) while inactive.
@@ -63,10 +65,12 @@ struct hook_state {
   bool on_success();
 };
 
-/// Behaviour of a hook actor. `record` is the hook as stored; the actor loads
-/// its queue from the database when it starts.
+/// Behaviour of a hook actor. `record` is the hook as stored. With
+/// `stored_entries` the actor loads its queue and buffer from the database when
+/// it starts; without, it knows it has none (a new hook, or recovery found none).
 hook_actor::behavior_type hook_impl(hook_actor::stateful_pointer<hook_state> self,
                                     std::shared_ptr<actor_context> ctx,
-                                    storage::hook_record record, registry_actor registry);
+                                    storage::hook_record record, registry_actor registry,
+                                    bool stored_entries);
 
 } // namespace hookwerk

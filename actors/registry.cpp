@@ -19,7 +19,7 @@ namespace {
 
 using self_ptr = registry_actor::stateful_pointer<registry_state>;
 
-void spawn_hook(self_ptr self, storage::hook_record record) {
+void spawn_hook(self_ptr self, storage::hook_record record, bool stored_entries) {
   auto& st = self->state;
   auto id = record.id;
   auto account = record.account;
@@ -27,7 +27,7 @@ void spawn_hook(self_ptr self, storage::hook_record record) {
   bool active = record.active;
   int64_t deactivated_at = record.deactivated_at_ms;
   entry.handle = self->spawn(hook_impl, st.ctx, std::move(record),
-                             caf::actor_cast<registry_actor>(self));
+                             caf::actor_cast<registry_actor>(self), stored_entries);
   entry.active = active;
   entry.deactivated_at_ms = deactivated_at;
   self->monitor(entry.handle);
@@ -214,7 +214,7 @@ void restart_hook(self_ptr self, uint64_t id) {
     return;
   }
   log::warn("webhook " + std::to_string(id) + " actor restarted");
-  spawn_hook(self, std::move(*record));
+  spawn_hook(self, std::move(*record), true);
 }
 
 /// Gathers the views of many hooks; delivers them sorted by id once all answered.
@@ -301,8 +301,10 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
     entry.generation = st.next_generation++;
     entry.record = std::move(account);
   }
-  for (auto& hook : snapshot.hooks)
-    spawn_hook(self, std::move(hook));
+  for (auto& hook : snapshot.hooks) {
+    bool stored_entries = snapshot.with_entries.count(hook.id) > 0;
+    spawn_hook(self, std::move(hook), stored_entries);
+  }
 
   self->set_down_handler([=](caf::down_msg& msg) {
     auto i = self->state.hook_by_addr.find(msg.source);
@@ -356,7 +358,7 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
                          }
                          hook_view view;
                          view.record = record;
-                         spawn_hook(self, std::move(record));
+                         spawn_hook(self, std::move(record), false);
                          rp.deliver(std::move(view));
                        });
       return rp;

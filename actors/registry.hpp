@@ -6,6 +6,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/actor_addr.hpp>
@@ -21,6 +22,8 @@ namespace hookwerk {
 struct registry_snapshot {
   std::vector<storage::account_record> accounts;
   std::vector<storage::hook_record> hooks;
+  /// Ids of the hooks with entries in their queue or buffer.
+  std::unordered_set<uint64_t> with_entries;
   /// The smallest id never handed out.
   uint64_t next_hook_id = 1;
   /// The smallest event sequence number never handed out.

@@ -125,6 +125,20 @@ expected<registry_snapshot> load_snapshot(storage::store& db, recovery_report& r
   if (!counter)
     return counter.error();
   snap.next_hook_id = std::max(*counter, max_id + 1);
+  // One pass over queues and buffers tells which hooks have anything stored,
+  // so the others start without reading the database.
+  for (auto family : {storage::cf::queue, storage::cf::buffer}) {
+    uint64_t last = 0;
+    st = db.scan(family, {}, {}, [&](std::string_view key, std::string_view) {
+      auto id = storage::get_be64(key);
+      if (id != last)
+        snap.with_entries.insert(id);
+      last = id;
+      return true;
+    });
+    if (!st)
+      return st;
+  }
   st = db.scan(storage::cf::notifications, {}, {}, [&](std::string_view, std::string_view value) {
     if (auto note = storage::notification_record::decode(value))
       snap.notifications.push_back(std::move(*note));
