@@ -121,7 +121,13 @@ void deactivate(self_ptr self, storage::batch& b, int64_t now) {
 activate_result reactivate(self_ptr self, storage::batch& b, bool replay) {
   auto& st = self->state;
   activate_result result{st.record.id, true, 0, 0};
-  bool was_inactive = !st.record.active;
+  if (st.record.active) {
+    // Nothing buffered (only inactive hooks buffer); just reset the count.
+    if (st.reactivate())
+      b.put(storage::cf::hooks, storage::hook_key(st.record.id), st.record.encode());
+    return result;
+  }
+  bool was_inactive = true;
   bool changed = st.reactivate();
   auto [lo, hi] = storage::hook_range(st.record.id);
   uint64_t moved = 0;
@@ -272,7 +278,8 @@ void send_attempt(self_ptr self, delivery_queue::item& it, int64_t now) {
 /// Starts every attempt the rules allow now and arms the timer for the next.
 void pump(self_ptr self) {
   auto& st = self->state;
-  if (st.deleting || !st.record.active || st.ctx->draining.load(std::memory_order_relaxed))
+  if (st.deleting || st.activating || !st.record.active
+      || st.ctx->draining.load(std::memory_order_relaxed))
     return;
   if (st.queue.wants_page())
     page_in(self);
@@ -331,7 +338,10 @@ void on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result&
       st.on_failure(*rec.error, r.http_status, ctx.delivery.failure_threshold);
       b.put(storage::cf::hooks, storage::hook_key(st.record.id), st.record.encode());
       st.queue.remove(seq);
-      buffer_entry(self, b, std::move(stored));
+      if (st.activating)
+        b.put(storage::cf::queue, queue_key(st, seq), stored.encode());  // reloaded once active
+      else
+        buffer_entry(self, b, std::move(stored));
     } else if (st.on_failure(*rec.error, r.http_status, ctx.delivery.failure_threshold)
                == hook_state::after_failure::deactivate) {
       // No longer in flight, so deactivate() moves it to the buffer too,
@@ -380,7 +390,9 @@ void on_enqueued(self_ptr self, storage::queue_entry& entry) {
   auto& st = self->state;
   if (st.deleting)
     return;
-  if (st.record.active) {
+  if (st.activating) {
+    // Stays in the queue on disk; the window is reloaded once activated.
+  } else if (st.record.active) {
     st.queue.add(std::move(entry));
     pump(self);
   } else {
@@ -519,7 +531,8 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
     },
     [=](purge_atom, int64_t deactivated_at) {
       auto& st = self->state;
-      if (st.record.active || st.record.deactivated_at_ms != deactivated_at || st.buffered == 0)
+      if (st.record.active || st.activating || st.record.deactivated_at_ms != deactivated_at
+          || st.buffered == 0)
         return;
       storage::batch b;
       auto [lo, hi] = storage::hook_range(st.record.id);
@@ -533,25 +546,55 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
       auto& st = self->state;
       if (st.deleting)
         return make_error(errc::not_found, "webhook is being deleted");
-      storage::batch b;
-      auto result = reactivate(self, b, replay);
-      if (b.empty())
-        return result;
+      auto handle = caf::actor_cast<hook_actor>(self);
+      if (st.record.active) {
+        storage::batch b;
+        auto result = reactivate(self, b, replay);
+        if (b.empty())
+          return result;
+        auto rp = self->make_response_promise<activate_result>();
+        st.writes.submit(*st.ctx->writer, handle, std::move(b),
+                         [rp, result](const status& s) mutable {
+                           if (s)
+                             rp.deliver(result);
+                           else
+                             rp.deliver(make_error(s));
+                         });
+        return rp;
+      }
+      // Until the buffer has moved, nothing new goes into it and nothing is
+      // attempted; the empty batch first waits for every buffer write already
+      // submitted, so the move below sees all of them.
+      st.activating = true;
       auto rp = self->make_response_promise<activate_result>();
-      st.writes.submit(*st.ctx->writer, caf::actor_cast<hook_actor>(self), std::move(b),
-                       [self, rp, result](const status& s) mutable {
-                         if (!s) {
-                           rp.deliver(make_error(s));
-                           return;
-                         }
-                         auto& st = self->state;
-                         st.queue.reset_keep_in_flight();
-                         load_queue(self);
-                         rp.deliver(result);
-                         pump(self);
-                         sync_gauges(self);
-                       });
-      sync_gauges(self);
+      st.writes.submit(*st.ctx->writer, handle, storage::batch{},
+                       [self, handle, rp, replay](const status&) mutable {
+        auto& st = self->state;
+        if (st.deleting) {
+          st.activating = false;
+          rp.deliver(make_error(errc::not_found, "webhook deleted"));
+          return;
+        }
+        storage::batch b;
+        auto result = reactivate(self, b, replay);
+        st.writes.submit(*st.ctx->writer, handle, std::move(b),
+                         [self, rp, result](const status& s) mutable {
+          auto& st = self->state;
+          st.activating = false;
+          if (!s) {
+            log::error("webhook " + std::to_string(st.record.id)
+                       + ": storing its reactivation failed: " + s.message());
+            rp.deliver(make_error(s));
+            return;
+          }
+          st.queue.reset_keep_in_flight();
+          load_queue(self);
+          rp.deliver(result);
+          pump(self);
+          sync_gauges(self);
+        });
+        sync_gauges(self);
+      });
       return rp;
     },
     [=](delete_atom) -> caf::result<uint64_t> {

@@ -34,6 +34,8 @@ struct hook_state {
   int64_t reported_pending = 0;
   int64_t reported_buffered = 0;
   bool deleting = false;
+  /// Between an activation's request and the durable move of the buffer.
+  bool activating = false;
   std::minstd_rand rng{std::random_device{}()};
 
   hook_state() = default;
