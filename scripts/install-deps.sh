@@ -23,13 +23,3 @@ if [ "${#missing[@]}" -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-# Node.js and npm run the signature check of the system tests (tests/system/js). Only what is
-# missing is installed: a machine whose nodejs package already ships npm (e.g. NodeSource's)
-# conflicts with Debian's separate npm package.
-node_packages=()
-command -v node >/dev/null 2>&1 || node_packages+=(nodejs)
-command -v npm >/dev/null 2>&1 || node_packages+=(npm)
-if [ "${#node_packages[@]}" -gt 0 ]; then
-  "${sudo_cmd[@]}" apt-get update
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y --no-install-recommends "${node_packages[@]}"
-fi
