@@ -268,6 +268,12 @@ void runtime::shutdown() {
   if (!impl_ || impl_->stopped)
     return;
   impl_->stopped = true;
+  auto started = std::chrono::steady_clock::now();
+  auto elapsed_ms = [started] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now()
+                                                                 - started)
+      .count();
+  };
   if (impl_->system) {
     // Start nothing new; let attempts in flight finish, within the delivery timeout.
     impl_->ctx->draining.store(true);
@@ -278,6 +284,7 @@ void runtime::shutdown() {
     caf::anon_send_exit(impl_->registry, caf::exit_reason::user_shutdown);
     impl_->registry = nullptr;
     impl_->system->await_all_actors_done();
+    log::info("actors stopped (" + std::to_string(elapsed_ms()) + " ms)");
   }
   if (impl_->sender)
     impl_->sender->stop();
@@ -289,6 +296,7 @@ void runtime::shutdown() {
   impl_->sender.reset();
   impl_->writer.reset();
   impl_->store.reset();
+  log::info("database closed (" + std::to_string(elapsed_ms()) + " ms)");
 }
 
 } // namespace hookwerk::engine
