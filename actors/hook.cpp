@@ -28,7 +28,7 @@ void persist(self_ptr self, storage::batch b) {
   auto id = self->state.record.id;
   self->state.writes.submit(*self->state.ctx->writer, caf::actor_cast<hook_actor>(self),
                             std::move(b), [id](const status& s) {
-                              if (!s)
+                              if (!s && s.code() != errc::shutting_down)
                                 log::error("storage error for webhook " + std::to_string(id)
                                            + ": " + s.message());
                             });
@@ -267,11 +267,11 @@ void send_attempt(self_ptr self, delivery_queue::item& it, int64_t now) {
   req.headers.emplace_back("X-Hookwerk-Attempt", std::to_string(attempt));
   auto handle = caf::actor_cast<hook_actor>(self);
   auto seq = it.entry.seq;
-  auto shared = st.ctx;
+  // Counted until the actor has handled the result (see on_delivered), so
+  // shutdown knows when every outcome has been handed to the writer.
   ctx.in_flight.fetch_add(1, std::memory_order_relaxed);
-  ctx.sender->send(std::move(req), [handle, seq, now, shared](delivery_result r) {
+  ctx.sender->send(std::move(req), [handle, seq, now](delivery_result r) {
     caf::anon_send(handle, delivered_atom::value, seq, now, std::move(r));
-    shared->in_flight.fetch_sub(1, std::memory_order_relaxed);
   });
 }
 
@@ -295,9 +295,18 @@ void pump(self_ptr self) {
 void on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result& r) {
   auto& st = self->state;
   auto& ctx = *st.ctx;
+  // Released when this function returns, after its writes were submitted.
+  struct in_flight_release {
+    actor_context& ctx;
+    ~in_flight_release() { ctx.in_flight.fetch_sub(1, std::memory_order_relaxed); }
+  } release{ctx};
   auto* it = st.queue.find(seq);
-  if (!it || st.deleting)
+  if (!it)
     return;
+  if (st.deleting) {
+    st.queue.remove(seq);
+    return;
+  }
   auto success = r.success();
   (success ? ctx.stats.deliveries_success : ctx.stats.deliveries_failure)
     .fetch_add(1, std::memory_order_relaxed);
@@ -619,6 +628,11 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
                            rp.deliver(make_error(s));
                            return;
                          }
+                         // Results still to come will never be handled.
+                         self->state.ctx->in_flight.fetch_sub(
+                           static_cast<int64_t>(self->state.queue.in_flight()),
+                           std::memory_order_relaxed);
+                         self->state.queue.reset();
                          rp.deliver(id);
                          self->quit();
                        });

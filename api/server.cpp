@@ -3,6 +3,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <pthread.h>
 
 #include <caf/actor.hpp>
@@ -96,7 +97,11 @@ int run_server(const engine::serve_config& cfg) {
   requests.close();
   stop_front(front);
   front = nullptr;
-  runtime.shutdown();
+  bool complete = runtime.shutdown();
+  if (!complete) {
+    log::info("stopped");
+    std::_Exit(0);  // every write is durable; skip tearing down what still runs
+  }
   server.stop();
   log::info("stopped");
   return 0;

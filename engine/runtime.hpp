@@ -55,8 +55,13 @@ public:
   const std::string& ingest_token() const;
   const recovery_report& recovery() const;
 
-  /// Stops every actor, drains the writer and closes the database. Idempotent.
-  void shutdown();
+  /// Stops new attempts, waits for those in flight, makes every submitted
+  /// write durable, stops the actors and closes the database; idempotent.
+  /// Bounded by --delivery-timeout + 4 s: returns false when actors were still
+  /// stopping then — all state is durable, and the caller should exit the
+  /// process without tearing the engine down (the database recovers from its
+  /// synced log on the next start).
+  bool shutdown();
 
 private:
   struct impl;

@@ -4,5 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-scripts/build.sh hookwerk
+scripts/build.sh hookwerk >&2  # stdout carries only the server's "listening on" line
 exec ./build/hookwerk serve "$@"
