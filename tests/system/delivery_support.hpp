@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -37,6 +38,33 @@ server_options delivery_server_options(std::string_view retry_schedule = "100ms,
 
 // Creates an account with a unique name; the password is derived from it.
 ::testing::AssertionResult make_account(const server_process& server, std::string_view prefix, credentials& out);
+
+/// A test suite sharing one server with two accounts, `acme` and `other`.
+/// `Derived` says how the server is started: `static server_options options();`.
+template <class Derived>
+class two_account_suite : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    try {
+      server_ = std::make_unique<server_process>(Derived::options());
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what();
+      return;
+    }
+    if (!make_account(*server_, "acme", acme) || !make_account(*server_, "other", other)) {
+      ADD_FAILURE() << "creating the accounts failed";
+      server_.reset();
+    }
+  }
+  static void TearDownTestSuite() { server_.reset(); }
+  void SetUp() override { ASSERT_NE(server_, nullptr) << "the server did not start"; }
+
+  static const server_process& server() { return *server_; }
+
+  static inline std::unique_ptr<server_process> server_;
+  static inline credentials acme;
+  static inline credentials other;
+};
 
 // Deletes the registered webhooks when it goes out of scope, so that nothing keeps delivering
 // to a port a later test might get. Declare it after the receivers it points to.

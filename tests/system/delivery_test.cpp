@@ -24,28 +24,9 @@ std::chrono::milliseconds ms_between(clock_type::time_point from, clock_type::ti
   return std::chrono::duration_cast<std::chrono::milliseconds>(to - from);
 }
 
-class Delivery : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    try {
-      server_ = std::make_unique<server_process>(delivery_server_options("100ms,200ms,300ms"));
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << e.what();
-      return;
-    }
-    if (!make_account(*server_, "acme", acme) || !make_account(*server_, "other", other)) {
-      ADD_FAILURE() << "creating the accounts failed";
-      server_.reset();
-    }
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "the server did not start"; }
-
-  static const server_process& server() { return *server_; }
-
-  static inline std::unique_ptr<server_process> server_;
-  static inline credentials acme;
-  static inline credentials other;
+class Delivery : public two_account_suite<Delivery> {
+public:
+  static server_options options() { return delivery_server_options("100ms,200ms,300ms"); }
 };
 
 // ---- format -------------------------------------------------------------------------------------

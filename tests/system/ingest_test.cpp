@@ -16,25 +16,13 @@ namespace {
 
 constexpr auto arrival_timeout = 30s;
 
-class Ingest : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    try {
-      server_ = std::make_unique<server_process>(delivery_server_options("100ms,200ms,300ms", {"--max-body", "2048"}));
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << e.what();
-      return;
-    }
-    if (!make_account(*server_, "acme", acme) || !make_account(*server_, "other", other)) {
-      ADD_FAILURE() << "creating the accounts failed";
-      server_.reset();
-    }
+class Ingest : public two_account_suite<Ingest> {
+public:
+  static server_options options() {
+    return delivery_server_options("100ms,200ms,300ms", {"--max-body", "2048"});
   }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "the server did not start"; }
 
-  static const server_process& server() { return *server_; }
-
+protected:
   // Posts a marker event with this key and waits until `rx` answered it with 2xx; the marker's
   // id goes to `marker_id`.
   static ::testing::AssertionResult deliver_marker(const receiver& rx, std::string_view account,
@@ -50,9 +38,6 @@ protected:
     return ::testing::AssertionSuccess();
   }
 
-  static inline std::unique_ptr<server_process> server_;
-  static inline credentials acme;
-  static inline credentials other;
 };
 
 // ---- accepted input ---------------------------------------------------------------------------
