@@ -63,15 +63,6 @@ void reindex_hook(self_ptr self, uint64_t id, registry_state::hook_entry entry) 
   st.hooks[id] = std::move(entry);
 }
 
-std::string hex16(uint64_t x) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string out(16, '0');
-  for (int i = 15; i >= 0; --i, x >>= 4)
-    out[static_cast<size_t>(i)] = digits[x & 0xf];
-  return out;
-}
-
-
 /// Routes events to hook queues in one durable batch; answers once durable.
 caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
   auto& st = self->state;
@@ -129,7 +120,7 @@ caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
       }
     }
     auto seq = st.next_event_seq++;
-    auto event_id = ctx.event_id_prefix + hex16(seq);
+    auto event_id = ctx.event_id_prefix + support::to_hex(storage::be64(seq));
     reply.ids[i] = event_id;
     ++new_events;
     if (item.id) {
@@ -400,11 +391,7 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       auto entry = owned_hook(self, account, id);
       if (!entry)
         return make_error(errc::not_found, "webhook not found");
-      auto rp = self->make_response_promise<activate_result>();
-      self->request(entry->handle, caf::infinite, activate_atom::value, replay)
-        .then([rp](activate_result& r) mutable { rp.deliver(std::move(r)); },
-              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-      return rp;
+      return self->delegate(entry->handle, activate_atom::value, replay);
     },
     [=](delete_atom, const std::string& account, uint64_t id) -> caf::result<uint64_t> {
       auto entry = owned_hook(self, account, id);
@@ -565,11 +552,7 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       auto entry = owned_hook(self, account, id);
       if (!entry)
         return make_error(errc::not_found, "webhook not found");
-      auto rp = self->make_response_promise<std::vector<storage::attempt_record>>();
-      self->request(entry->handle, caf::infinite, attempts_atom::value, limit)
-        .then([rp](std::vector<storage::attempt_record>& r) mutable { rp.deliver(std::move(r)); },
-              [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-      return rp;
+      return self->delegate(entry->handle, attempts_atom::value, limit);
     },
     [=](persisted_atom, uint64_t token, const status& s) {
       self->state.writes.complete(token, s);
