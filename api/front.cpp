@@ -96,10 +96,6 @@ using front_ptr = caf::stateful_actor<front_state>*;
 
 // -- helpers ------------------------------------------------------------------
 
-bool starts_with(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
 std::string lower(std::string_view s) {
   std::string out{s};
   for (auto& ch : out)
@@ -468,7 +464,7 @@ void handle_admin(front_ptr self, std::shared_ptr<http_exchange> ex) {
       return ex->respond(json_error(405, "method not allowed: use POST"));
     return create_account(self, std::move(ex));
   }
-  if (starts_with(path, accounts) && path[accounts.size()] == '/') {
+  if (path.starts_with(accounts) && path[accounts.size()] == '/') {
     if (method != "DELETE")
       return ex->respond(json_error(405, "method not allowed: use DELETE"));
     auto name = std::string_view{path}.substr(accounts.size() + 1);
@@ -619,13 +615,13 @@ void handle_metrics(front_ptr self, std::shared_ptr<http_exchange> ex) {
 
 void handle(front_ptr self, std::shared_ptr<http_exchange> ex) {
   std::string_view path = ex->request.path;
-  if (starts_with(path, management_prefix))
+  if (path.starts_with(management_prefix))
     return handle_management(self, std::move(ex), path.substr(management_prefix.size()));
   if (path == "/v1/events")
     return handle_ingest(self, std::move(ex));
-  if (starts_with(path, "/notifications/"))
+  if (path.starts_with("/notifications/"))
     return handle_notification_link(self, std::move(ex), path.substr(15));
-  if (starts_with(path, "/admin/") || path == "/admin")
+  if (path.starts_with("/admin/") || path == "/admin")
     return handle_admin(self, std::move(ex));
   if (path == "/metrics") {
     if (ex->request.method != "GET")

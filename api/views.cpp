@@ -1,5 +1,8 @@
 #include "api/views.hpp"
 
+#include <optional>
+#include <string_view>
+
 #include "actors/support/json_writer.hpp"
 #include "actors/support/time_format.hpp"
 
@@ -14,36 +17,32 @@ void write_time_or_null(support::json_writer& w, int64_t unix_ms) {
     w.value(support::format_rfc3339(unix_ms));
 }
 
+void member_or_null(support::json_writer& w, std::string_view name,
+                    const std::optional<std::string>& value) {
+  w.key(name);
+  if (value)
+    w.value(*value);
+  else
+    w.null();
+}
+
 void write_hook(support::json_writer& w, const hook_view& view) {
   const auto& r = view.record;
   w.begin_object();
-  w.key("id");
-  w.value(r.id);
-  w.key("app");
-  w.value(r.app);
-  w.key("event");
-  w.value(r.event);
-  w.key("url");
-  w.value(r.url);
-  w.key("active");
-  w.value(r.active);
+  w.member("id", r.id);
+  w.member("app", r.app);
+  w.member("event", r.event);
+  w.member("url", r.url);
+  w.member("active", r.active);
   w.key("created_at");
   write_time_or_null(w, r.created_at_ms);
   w.key("deactivated_at");
   write_time_or_null(w, r.deactivated_at_ms);
-  w.key("consecutive_failures");
-  w.value(r.consecutive_failures);
-  w.key("last_error");
-  if (r.last_error)
-    w.value(*r.last_error);
-  else
-    w.null();
-  w.key("buffered_events");
-  w.value(view.buffered_events);
-  w.key("pending_events");
-  w.value(view.pending_events);
-  w.key("secret");
-  w.value(r.secret);
+  w.member("consecutive_failures", r.consecutive_failures);
+  member_or_null(w, "last_error", r.last_error);
+  w.member("buffered_events", view.buffered_events);
+  w.member("pending_events", view.pending_events);
+  w.member("secret", r.secret);
   w.end_object();
 }
 
@@ -71,18 +70,13 @@ std::string attempts_json(const std::vector<storage::attempt_record>& attempts) 
     w.begin_object();
     w.member("event_id", a.event_id);
     w.member("attempt", a.attempt);
-    w.key("at");
-    w.value(support::format_rfc3339(a.at_ms));
+    w.member("at", support::format_rfc3339(a.at_ms));
     w.key("http_status");
     if (a.http_status == 0)
       w.null();
     else
       w.value(a.http_status);
-    w.key("error");
-    if (a.error)
-      w.value(*a.error);
-    else
-      w.null();
+    member_or_null(w, "error", a.error);
     w.member("duration_ms", a.duration_ms);
     w.end_object();
   }
@@ -99,8 +93,7 @@ std::string notifications_json(const std::vector<storage::notification_record>& 
     w.member("id", n.id);
     w.member("kind", n.kind);
     w.member("webhook_id", n.webhook_id);
-    w.key("created_at");
-    w.value(support::format_rfc3339(n.created_at_ms));
+    w.member("created_at", support::format_rfc3339(n.created_at_ms));
     w.member("reason", n.reason);
     w.key("activate_url");
     if (n.token.empty()) {
@@ -120,14 +113,10 @@ std::string notifications_json(const std::vector<storage::notification_record>& 
 std::string activate_json(const activate_result& result) {
   support::json_writer w;
   w.begin_object();
-  w.key("id");
-  w.value(result.id);
-  w.key("active");
-  w.value(result.active);
-  w.key("replayed");
-  w.value(result.replayed);
-  w.key("discarded");
-  w.value(result.discarded);
+  w.member("id", result.id);
+  w.member("active", result.active);
+  w.member("replayed", result.replayed);
+  w.member("discarded", result.discarded);
   w.end_object();
   return w.take();
 }
