@@ -614,10 +614,7 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
       auto id = st.record.id;
       st.ctx->sender->forget(id);
       storage::batch b;
-      b.erase(storage::cf::hooks, storage::hook_key(id));
-      auto [lo, hi] = storage::hook_range(id);
-      for (auto family : {storage::cf::queue, storage::cf::buffer, storage::cf::attempts})
-        b.erase_range(family, lo, hi);
+      storage::erase_hook(b, id);
       auto rp = self->make_response_promise<uint64_t>();
       st.writes.submit(*st.ctx->writer, caf::actor_cast<hook_actor>(self), std::move(b),
                        [self, rp, id](const status& s) mutable {

@@ -95,7 +95,7 @@ expected<registry_snapshot> load_snapshot(storage::store& db, recovery_report& r
 
   storage::batch orphans;
   uint64_t max_id = 0;
-  st = db.scan(storage::cf::hooks, {}, {}, [&](std::string_view key, std::string_view value) {
+  st = db.scan(storage::cf::hooks, {}, {}, [&](std::string_view, std::string_view value) {
     auto rec = storage::hook_record::decode(value);
     if (!rec) {
       corrupt = true;
@@ -103,10 +103,7 @@ expected<registry_snapshot> load_snapshot(storage::store& db, recovery_report& r
     }
     max_id = std::max(max_id, rec->id);
     if (!usernames.count(rec->account)) {
-      orphans.erase(storage::cf::hooks, std::string{key});
-      auto [lo, hi] = storage::hook_range(rec->id);
-      for (auto family : {storage::cf::queue, storage::cf::buffer, storage::cf::attempts})
-        orphans.erase_range(family, lo, hi);
+      storage::erase_hook(orphans, rec->id);
       ++report.orphans_removed;
       return true;
     }

@@ -1,5 +1,7 @@
 #include "storage/batch.hpp"
 
+#include "storage/keys.hpp"
+
 #include <iterator>
 
 namespace hookwerk::storage {
@@ -35,6 +37,13 @@ void batch::append(batch&& other) {
 void batch::clear() noexcept {
   ops_.clear();
   bytes_ = 0;
+}
+
+void erase_hook(batch& b, uint64_t hook_id) {
+  b.erase(cf::hooks, hook_key(hook_id));
+  auto [lo, hi] = hook_range(hook_id);
+  for (auto family : {cf::queue, cf::buffer, cf::attempts})
+    b.erase_range(family, lo, hi);
 }
 
 } // namespace hookwerk::storage

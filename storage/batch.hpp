@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -50,5 +51,9 @@ private:
   std::vector<op> ops_;
   std::size_t bytes_ = 0;
 };
+
+/// Adds the deletion of every key of one hook: its record, and its queue,
+/// buffer and attempts ranges.
+void erase_hook(batch& b, uint64_t hook_id);
 
 } // namespace hookwerk::storage
