@@ -49,6 +49,10 @@ struct actor_context {
   /// Prefix of every event id this database hands out ("evt_" + instance).
   std::string event_id_prefix = "evt_";
 
+  /// A hook actor with nothing to do for this long is stopped; the registry
+  /// spawns it again for its next event or call (`--passivate-after`).
+  std::chrono::milliseconds passivate_after{std::chrono::seconds{60}};
+
   /// Ingestion stops accepting when this many bytes wait for the disk.
   uint64_t max_pending_ingest_bytes = 64u << 20;         // Default: 64 MiB
 

@@ -421,6 +421,45 @@ void on_enqueued(self_ptr self, storage::queue_entry& entry) {
   sync_gauges(self);
 }
 
+void arm_idle_check(self_ptr self) {
+  auto after = self->state.ctx->passivate_after;
+  if (after.count() > 0)
+    self->delayed_send(self, after, idle_atom::value);
+}
+
+/// Asks the registry to let the actor go when it was idle and no call came
+/// for a whole --passivate-after period; else checks again one period later.
+void on_idle_check(self_ptr self) {
+  auto& st = self->state;
+  bool quiet = st.received == st.received_at_check;
+  st.received_at_check = st.received;
+  if (st.passivating)
+    return;
+  if (!quiet || !st.idle()) {
+    arm_idle_check(self);
+    return;
+  }
+  st.passivating = true;
+  self->request(st.registry, caf::infinite, passivate_atom::value, st.record.id, st.received)
+    .then(
+      [self](bool granted) {
+        auto& st = self->state;
+        st.passivating = false;
+        if (!granted) {
+          arm_idle_check(self);
+          return;
+        }
+        // Granted only when every message of the registry was received, so
+        // the actor is still idle: its record on disk is all there is.
+        st.ctx->sender->forget(st.record.id);
+        self->quit();
+      },
+      [self](caf::error&) {
+        self->state.passivating = false;
+        arm_idle_check(self);
+      });
+}
+
 std::vector<storage::attempt_record> read_attempts(self_ptr self, uint64_t limit) {
   auto& st = self->state;
   std::vector<storage::attempt_record> out;
@@ -449,6 +488,11 @@ hook_state::~hook_state() {
     ctx->stats.pending_events.fetch_sub(reported_pending, std::memory_order_relaxed);
     ctx->stats.buffered_events.fetch_sub(reported_buffered, std::memory_order_relaxed);
   }
+}
+
+bool hook_state::idle() const {
+  return queue.pending() == 0 && queue.in_flight() == 0 && buffered == 0 && writes.pending() == 0
+         && !activating && !deleting;
 }
 
 hook_view hook_state::view() const {
@@ -518,9 +562,17 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
   arm_purge(self);
   pump(self);
   sync_gauges(self);
+  arm_idle_check(self);
+  // Handlers of messages from the registry count them first (see `received`).
   return {
-    [=](get_atom) -> hook_view { return self->state.view(); },
-    [=](enqueue_atom, storage::queue_entry& entry) { on_enqueued(self, entry); },
+    [=](get_atom) -> hook_view {
+      ++self->state.received;
+      return self->state.view();
+    },
+    [=](enqueue_atom, storage::queue_entry& entry) {
+      ++self->state.received;
+      on_enqueued(self, entry);
+    },
     [=](delivered_atom, uint64_t seq, int64_t started, delivery_result& r) {
       on_delivered(self, seq, started, r);
     },
@@ -529,6 +581,7 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
       pump(self);
     },
     [=](attempts_atom, uint64_t limit) -> caf::result<std::vector<storage::attempt_record>> {
+      ++self->state.received;
       // An empty batch completes after every write submitted before it, so
       // the answer includes the attempts whose records are still on their way.
       auto rp = self->make_response_promise<std::vector<storage::attempt_record>>();
@@ -553,6 +606,7 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
     },
     [=](activate_atom, bool replay) -> caf::result<activate_result> {
       auto& st = self->state;
+      ++st.received;
       if (st.deleting)
         return make_error(errc::not_found, "webhook is being deleted");
       auto handle = caf::actor_cast<hook_actor>(self);
@@ -608,6 +662,7 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
     },
     [=](delete_atom) -> caf::result<uint64_t> {
       auto& st = self->state;
+      ++st.received;
       if (st.deleting)
         return make_error(errc::not_found, "webhook is being deleted");
       st.deleting = true;
@@ -638,6 +693,7 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
     [=](persisted_atom, uint64_t token, const status& s) {
       self->state.writes.complete(token, s);
     },
+    [=](idle_atom) { on_idle_check(self); },
   };
 }
 

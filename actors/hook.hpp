@@ -34,6 +34,13 @@ struct hook_state {
   int64_t reported_pending = 0;
   int64_t reported_buffered = 0;
   bool deleting = false;
+  /// Messages received from the registry; compared with the registry's count
+  /// of messages sent before the actor may passivate (see registry_state).
+  uint64_t received = 0;
+  /// `received` at the last idle check: unchanged means no call came since.
+  uint64_t received_at_check = 0;
+  /// A passivation request to the registry is open.
+  bool passivating = false;
   /// Between an activation's request and the durable move of the buffer.
   bool activating = false;
   std::minstd_rand rng{std::random_device{}()};
@@ -42,6 +49,10 @@ struct hook_state {
   hook_state(const hook_state&) = delete;
   hook_state& operator=(const hook_state&) = delete;
   ~hook_state();
+
+  /// Nothing queued, in flight, buffered or being written: the actor holds
+  /// nothing its stored record does not, and may be passivated.
+  bool idle() const;
 
   /// The view GetWebHooks shows.
   hook_view view() const;

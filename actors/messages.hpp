@@ -37,6 +37,8 @@ using state_atom = caf::atom_constant<caf::atom("hookstate")>;
 using purge_atom = caf::atom_constant<caf::atom("purge")>;
 using notes_atom = caf::atom_constant<caf::atom("notes")>;
 using link_atom = caf::atom_constant<caf::atom("link")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 
 // -- message structs ----------------------------------------------------------
 
@@ -128,7 +130,9 @@ using hook_actor = caf::typed_actor<
   /// The buffer of the deactivation at this time (unix ms) reached --buffer-max-age.
   caf::reacts_to<purge_atom, int64_t>,
   /// A write this actor submitted to the group-commit writer finished.
-  caf::reacts_to<persisted_atom, uint64_t, status>>;
+  caf::reacts_to<persisted_atom, uint64_t, status>,
+  /// Time to check whether the actor has been idle long enough to passivate.
+  caf::reacts_to<idle_atom>>;
 
 /// The registry owns the accounts and the index of webhooks by account and
 /// event, spawns and supervises hook actors, and routes calls to them.
@@ -160,6 +164,9 @@ using registry_actor = caf::typed_actor<
   caf::replies_to<link_atom, uint64_t, std::string, bool>::with<activate_result>,
   /// (account, hook id, limit) -> the hook's newest attempts.
   caf::replies_to<attempts_atom, std::string, uint64_t, uint64_t>::with<std::vector<storage::attempt_record>>,
+  /// (hook id, messages the hook actor received from the registry) -> whether
+  /// the idle actor may quit: only when no message of the registry is on its way.
+  caf::replies_to<passivate_atom, uint64_t, uint64_t>::with<bool>,
   caf::reacts_to<persisted_atom, uint64_t, status>>;
 
 } // namespace hookwerk

@@ -15,36 +15,36 @@
 
 namespace hookwerk {
 
+hook_summary hook_summary::of(const storage::hook_record& record) {
+  return hook_summary{record.id,   record.account, record.app, record.event,
+                      record.active, record.deactivated_at_ms};
+}
+
 namespace {
 
 using self_ptr = registry_actor::stateful_pointer<registry_state>;
 
-void spawn_hook(self_ptr self, storage::hook_record record, bool stored_entries) {
+/// Puts a hook into the indexes; its actor is spawned when first needed.
+void index_hook(self_ptr self, const hook_summary& hook) {
   auto& st = self->state;
-  auto id = record.id;
-  auto account = record.account;
-  registry_state::hook_entry entry{account, record.app, record.event, {}};
-  bool active = record.active;
-  int64_t deactivated_at = record.deactivated_at_ms;
-  entry.handle = self->spawn(hook_impl, st.ctx, std::move(record),
-                             caf::actor_cast<registry_actor>(self), stored_entries);
-  entry.active = active;
-  entry.deactivated_at_ms = deactivated_at;
-  self->monitor(entry.handle);
-  st.hook_by_addr[entry.handle.address()] = id;
-  auto& acct = st.accounts[account];
-  acct.hooks.insert(id);
-  acct.by_event[entry.event].push_back(id);
-  st.hooks[id] = std::move(entry);
+  registry_state::hook_entry entry;
+  entry.account = hook.account;
+  entry.app = hook.app;
+  entry.event = hook.event;
+  entry.active = hook.active;
+  entry.deactivated_at_ms = hook.deactivated_at_ms;
+  auto& acct = st.accounts[entry.account];
+  acct.hooks.insert(hook.id);
+  acct.by_event[entry.event].push_back(hook.id);
+  st.hooks[hook.id] = std::move(entry);
 }
 
-/// Removes a hook from every index; the actor itself is left alone.
+/// Removes a hook from every index; its actor, if any, is left alone.
 void unindex_hook(self_ptr self, uint64_t id) {
   auto& st = self->state;
   auto i = st.hooks.find(id);
   if (i == st.hooks.end())
     return;
-  st.hook_by_addr.erase(i->second.handle.address());
   if (auto a = st.accounts.find(i->second.account); a != st.accounts.end()) {
     a->second.hooks.erase(id);
     auto& ids = a->second.by_event[i->second.event];
@@ -56,11 +56,53 @@ void unindex_hook(self_ptr self, uint64_t id) {
 /// Puts a hook back into the indexes (after a failed deletion).
 void reindex_hook(self_ptr self, uint64_t id, registry_state::hook_entry entry) {
   auto& st = self->state;
-  st.hook_by_addr[entry.handle.address()] = id;
   auto& acct = st.accounts[entry.account];
   acct.hooks.insert(id);
   acct.by_event[entry.event].push_back(id);
   st.hooks[id] = std::move(entry);
+}
+
+/// The record of hook `id` as stored. Only a passive hook's record is read
+/// this way: a running actor owns its record and may have newer state.
+expected<storage::hook_record> stored_hook(const actor_context& ctx, uint64_t id) {
+  auto stored = ctx.store->get(storage::cf::hooks, storage::hook_key(id));
+  if (!stored)
+    return stored.error();
+  if (!stored.value())
+    return status{errc::storage_failed, "record of webhook " + std::to_string(id) + " missing"};
+  auto record = storage::hook_record::decode(**stored);
+  if (!record)
+    return status{errc::storage_failed, "record of webhook " + std::to_string(id) + " unreadable"};
+  return std::move(*record);
+}
+
+/// Spawns the actor of an indexed hook from its record.
+void spawn_actor(self_ptr self, registry_state::hook_entry& entry, storage::hook_record record,
+                 bool stored_entries) {
+  auto& st = self->state;
+  auto id = record.id;
+  entry.handle = self->spawn(hook_impl, st.ctx, std::move(record),
+                             caf::actor_cast<registry_actor>(self), stored_entries);
+  entry.sent = 0;
+  self->monitor(entry.handle);
+  st.hook_by_addr[entry.handle.address()] = id;
+}
+
+/// The actor of hook `id`, spawned from the stored record when the hook is
+/// passive, counting the one message the caller sends it next. A passive
+/// hook has nothing queued or buffered: what is routed to it from now on
+/// comes as messages. Null (and logged) when the record cannot be read.
+hook_actor live_hook(self_ptr self, uint64_t id, registry_state::hook_entry& entry) {
+  if (!entry.handle) {
+    auto record = stored_hook(*self->state.ctx, id);
+    if (!record) {
+      log::error("webhook " + std::to_string(id) + " cannot be started: " + record.error().message());
+      return {};
+    }
+    spawn_actor(self, entry, std::move(*record), false);
+  }
+  ++entry.sent;
+  return entry.handle;
 }
 
 /// Routes events to hook queues in one durable batch; answers once durable.
@@ -81,7 +123,7 @@ caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
     return make_error(errc::overloaded, "too many events wait for the disk");
 
   struct routed {
-    hook_actor handle;
+    uint64_t hook;
     storage::queue_entry entry;
   };
   auto now = support::now_ms();
@@ -151,7 +193,7 @@ caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
       e.ingested_at_ms = now;
       b.put(storage::cf::queue, storage::hook_seq_key(hook_id, seq), e.encode());
       bytes += e.payload.size();
-      fanout.push_back(routed{target.handle, std::move(e)});
+      fanout.push_back(routed{hook_id, std::move(e)});
     }
     if (!cmd.batch)
       reply.hooks = queued;
@@ -174,8 +216,15 @@ caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
                        rp.deliver(make_error(s));
                        return;
                      }
-                     for (auto& r : fanout)
-                       self->send(r.handle, enqueue_atom::value, std::move(r.entry));
+                     // Actors are looked up (or spawned) only now: a hook may
+                     // have been passivated or deleted while the batch was written.
+                     for (auto& r : fanout) {
+                       auto h = st.hooks.find(r.hook);
+                       if (h == st.hooks.end())
+                         continue;  // deleted: its keys went after this batch
+                       if (auto handle = live_hook(self, r.hook, h->second))
+                         self->send(handle, enqueue_atom::value, std::move(r.entry));
+                     }
                      st.ctx->stats.events_ingested.fetch_add(new_events, std::memory_order_relaxed);
                      rp.deliver(std::move(reply));
                    });
@@ -183,8 +232,7 @@ caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
 }
 
 /// The hook `id` if it exists and belongs to `account`.
-const registry_state::hook_entry* owned_hook(self_ptr self, const std::string& account,
-                                             uint64_t id) {
+registry_state::hook_entry* owned_hook(self_ptr self, const std::string& account, uint64_t id) {
   auto i = self->state.hooks.find(id);
   if (i == self->state.hooks.end() || i->second.account != account)
     return nullptr;
@@ -192,20 +240,25 @@ const registry_state::hook_entry* owned_hook(self_ptr self, const std::string& a
 }
 
 /// Respawns a hook actor that died abnormally, from its stored record.
-void restart_hook(self_ptr self, uint64_t id) {
-  unindex_hook(self, id);
-  auto stored = self->state.ctx->store->get(storage::cf::hooks, storage::hook_key(id));
-  if (!stored || !stored.value()) {
-    log::error("webhook " + std::to_string(id) + " cannot be restarted: record unavailable");
-    return;
-  }
-  auto record = storage::hook_record::decode(**stored);
-  if (!record || !self->state.accounts.count(record->account)) {
-    log::error("webhook " + std::to_string(id) + " cannot be restarted: record unreadable");
+void restart_hook(self_ptr self, uint64_t id, registry_state::hook_entry& entry) {
+  entry.handle = nullptr;
+  auto record = stored_hook(*self->state.ctx, id);
+  if (!record) {
+    log::error("webhook " + std::to_string(id) + " cannot be restarted: " + record.error().message());
     return;
   }
   log::warn("webhook " + std::to_string(id) + " actor restarted");
-  spawn_hook(self, std::move(*record), true);
+  spawn_actor(self, entry, std::move(*record), true);
+}
+
+/// What GetWebHooks shows of a passive hook: its stored record, nothing pending.
+expected<hook_view> passive_view(self_ptr self, uint64_t id) {
+  auto record = stored_hook(*self->state.ctx, id);
+  if (!record)
+    return record.error();
+  hook_view view;
+  view.record = std::move(*record);
+  return view;
 }
 
 /// Gathers the views of many hooks; delivers them sorted by id once all answered.
@@ -292,26 +345,42 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
     entry.generation = st.next_generation++;
     entry.record = std::move(account);
   }
-  for (auto& hook : snapshot.hooks) {
-    bool stored_entries = snapshot.with_entries.count(hook.id) > 0;
-    spawn_hook(self, std::move(hook), stored_entries);
+  // Only hooks with stored entries get an actor now; the others stay passive
+  // until their first event or call.
+  for (const auto& hook : snapshot.hooks) {
+    index_hook(self, hook);
+    if (!snapshot.with_entries.count(hook.id))
+      continue;
+    auto record = stored_hook(*st.ctx, hook.id);
+    if (!record) {
+      log::error("webhook " + std::to_string(hook.id) + " cannot be started: "
+                 + record.error().message());
+      continue;
+    }
+    spawn_actor(self, st.hooks.at(hook.id), std::move(*record), true);
   }
 
   self->set_down_handler([=](caf::down_msg& msg) {
-    auto i = self->state.hook_by_addr.find(msg.source);
-    if (i == self->state.hook_by_addr.end())
+    auto& st = self->state;
+    auto i = st.hook_by_addr.find(msg.source);
+    if (i == st.hook_by_addr.end())
       return;
     auto id = i->second;
+    st.hook_by_addr.erase(i);
+    auto h = st.hooks.find(id);
+    if (h == st.hooks.end() || h->second.handle.address() != msg.source)
+      return;  // deleted, passivated or already replaced
     if (msg.reason == caf::exit_reason::normal) {
-      unindex_hook(self, id);
+      h->second.handle = nullptr;
       return;
     }
     log::error("webhook " + std::to_string(id) + " actor failed: " + caf::to_string(msg.reason));
-    restart_hook(self, id);
+    restart_hook(self, id, h->second);
   });
   self->set_exit_handler([=](caf::exit_msg& msg) {
     for (auto& [id, entry] : self->state.hooks)
-      self->send_exit(entry.handle, msg.reason);
+      if (entry.handle)
+        self->send_exit(entry.handle, msg.reason);
     self->quit(msg.reason);
   });
 
@@ -347,9 +416,9 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
                            rp.deliver(make_error(errc::login_failed, "account deleted"));
                            return;
                          }
+                         index_hook(self, hook_summary::of(record));
                          hook_view view;
-                         view.record = record;
-                         spawn_hook(self, std::move(record), false);
+                         view.record = std::move(record);
                          rp.deliver(std::move(view));
                        });
       return rp;
@@ -359,19 +428,29 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       auto account = st.accounts.find(cmd.account);
       if (account == st.accounts.end())
         return std::vector<hook_view>{};
+      // Passive hooks are read from the database; running actors are asked
+      // for their live view.
       auto collector = std::make_shared<list_collector>();
       std::vector<hook_actor> targets;
       for (auto id : account->second.hooks) {
-        const auto& entry = st.hooks.at(id);
-        if ((cmd.app.empty() || entry.app == cmd.app)
-            && (cmd.event.empty() || entry.event == cmd.event))
+        auto& entry = st.hooks.at(id);
+        if ((!cmd.app.empty() && entry.app != cmd.app)
+            || (!cmd.event.empty() && entry.event != cmd.event))
+          continue;
+        if (entry.handle) {
+          ++entry.sent;
           targets.push_back(entry.handle);
+          continue;
+        }
+        auto view = passive_view(self, id);
+        if (!view)
+          return make_error(view.error());
+        collector->views.push_back(std::move(*view));
       }
       if (targets.empty())
-        return std::vector<hook_view>{};
+        return std::move(collector->views);
       collector->promise = self->make_response_promise<std::vector<hook_view>>();
       collector->outstanding = targets.size();
-      collector->views.reserve(targets.size());
       for (auto& target : targets) {
         self->request(target, caf::infinite, get_atom::value)
           .then(
@@ -391,7 +470,10 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       auto entry = owned_hook(self, account, id);
       if (!entry)
         return make_error(errc::not_found, "webhook not found");
-      return self->delegate(entry->handle, activate_atom::value, replay);
+      auto handle = live_hook(self, id, *entry);
+      if (!handle)
+        return make_error(errc::storage_failed, "webhook record unavailable");
+      return self->delegate(handle, activate_atom::value, replay);
     },
     [=](delete_atom, const std::string& account, uint64_t id) -> caf::result<uint64_t> {
       auto entry = owned_hook(self, account, id);
@@ -402,6 +484,25 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       auto saved = *entry;
       unindex_hook(self, id);
       auto rp = self->make_response_promise<uint64_t>();
+      if (!saved.handle) {
+        // Passive: nothing runs that could still write the hook's keys.
+        storage::batch b;
+        storage::erase_hook(b, id);
+        self->state.writes.submit(
+          *self->state.ctx->writer, caf::actor_cast<registry_actor>(self), std::move(b),
+          [self, rp, id, saved](const status& s) mutable {
+            if (s) {
+              rp.deliver(id);
+              return;
+            }
+            log::error("deleting webhook " + std::to_string(id) + " failed: " + s.message());
+            if (self->state.accounts.count(saved.account))
+              reindex_hook(self, id, saved);
+            rp.deliver(make_error(s));
+          });
+        return rp;
+      }
+      ++saved.sent;
       self->request(saved.handle, caf::infinite, delete_atom::value)
         .then([rp](uint64_t deleted) mutable { rp.deliver(deleted); },
               [self, rp, id, saved](caf::error& e) mutable {
@@ -449,14 +550,21 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
         return make_error(errc::not_found, "unknown account");
       auto hook_ids = std::move(account->second.hooks);
       st.accounts.erase(account);
-      // Each hook actor deletes its own keys; a crash before they finish leaves
-      // hooks without an account, which recovery deletes.
+      // Running hook actors delete their own keys, passive hooks go with the
+      // account's batch; a crash before all is done leaves hooks without an
+      // account, which recovery deletes.
+      storage::batch b;
+      b.erase(storage::cf::accounts, username);
       for (auto id : hook_ids) {
         auto i = st.hooks.find(id);
         if (i == st.hooks.end())
           continue;
         auto handle = i->second.handle;
         unindex_hook(self, id);
+        if (!handle) {
+          storage::erase_hook(b, id);
+          continue;
+        }
         self->request(handle, caf::infinite, delete_atom::value)
           .then([](uint64_t) {},
                 [id](caf::error& e) {
@@ -464,8 +572,6 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
                              + detail_of(e));
                 });
       }
-      storage::batch b;
-      b.erase(storage::cf::accounts, username);
       for (auto n = st.notifications.begin(); n != st.notifications.end();) {
         if (n->second.account != username) {
           ++n;
@@ -512,6 +618,13 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       auto hook = owned_hook(self, note->account, note->webhook_id);
       if (!hook)
         return make_error(errc::not_found, "webhook deleted");
+      if (!hook->handle) {
+        auto view = passive_view(self, note->webhook_id);
+        if (!view)
+          return make_error(view.error());
+        return notification_page{*note, std::move(*view)};
+      }
+      ++hook->sent;
       auto rp = self->make_response_promise<notification_page>();
       self->request(hook->handle, caf::infinite, get_atom::value)
         .then([rp, copy = *note](hook_view& v) mutable {
@@ -533,12 +646,22 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       storage::batch b;
       b.put(storage::cf::notifications, storage::be64(note->id), note->encode());
       auto rp = self->make_response_promise<activate_result>();
-      auto handle = hook->handle;
       auto& st = self->state;
       st.writes.submit(*st.ctx->writer, caf::actor_cast<registry_actor>(self), std::move(b),
-                       [self, rp, handle, replay](const status& s) mutable {
+                       [self, rp, account = note->account, hook_id = note->webhook_id,
+                        replay](const status& s) mutable {
                          if (!s) {
                            rp.deliver(make_error(s));
+                           return;
+                         }
+                         auto entry = owned_hook(self, account, hook_id);
+                         if (!entry) {
+                           rp.deliver(make_error(errc::not_found, "webhook deleted"));
+                           return;
+                         }
+                         auto handle = live_hook(self, hook_id, *entry);
+                         if (!handle) {
+                           rp.deliver(make_error(errc::storage_failed, "webhook record unavailable"));
                            return;
                          }
                          self->request(handle, caf::infinite, activate_atom::value, replay)
@@ -552,7 +675,22 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       auto entry = owned_hook(self, account, id);
       if (!entry)
         return make_error(errc::not_found, "webhook not found");
-      return self->delegate(entry->handle, attempts_atom::value, limit);
+      auto handle = live_hook(self, id, *entry);
+      if (!handle)
+        return make_error(errc::storage_failed, "webhook record unavailable");
+      return self->delegate(handle, attempts_atom::value, limit);
+    },
+    [=](passivate_atom, uint64_t id, uint64_t received) -> bool {
+      auto i = self->state.hooks.find(id);
+      if (i == self->state.hooks.end())
+        return false;  // being deleted: the deletion is on its way
+      auto& entry = i->second;
+      if (!entry.handle
+          || caf::actor_cast<caf::actor_addr>(self->current_sender()) != entry.handle.address()
+          || entry.sent != received)
+        return false;
+      entry.handle = nullptr;
+      return true;
     },
     [=](persisted_atom, uint64_t token, const status& s) {
       self->state.writes.complete(token, s);

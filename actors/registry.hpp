@@ -18,10 +18,23 @@
 
 namespace hookwerk {
 
+/// What the registry keeps of every webhook, whether its actor runs or not:
+/// enough to route events, check ownership and count states.
+struct hook_summary {
+  uint64_t id = 0;
+  std::string account;
+  std::string app;
+  std::string event;
+  bool active = true;
+  int64_t deactivated_at_ms = 0;
+
+  static hook_summary of(const storage::hook_record& record);
+};
+
 /// What start-up recovery read from the database for the registry.
 struct registry_snapshot {
   std::vector<storage::account_record> accounts;
-  std::vector<storage::hook_record> hooks;
+  std::vector<hook_summary> hooks;
   /// Ids of the hooks with entries in their queue or buffer.
   std::unordered_set<uint64_t> with_entries;
   /// The smallest id never handed out.
@@ -33,15 +46,24 @@ struct registry_snapshot {
 };
 
 /// The registry's state: accounts, and the index of webhooks with the handle of
-/// each hook actor. Only the registry actor touches it.
+/// each running hook actor. Only the registry actor touches it.
+///
+/// A hook's actor runs while the hook has work (pending or buffered events,
+/// calls to answer) and is passivated after `actor_context::passivate_after`
+/// without any; its record then lives only in the database, and the registry
+/// spawns the actor again for the next event or call. Every message the
+/// registry sends a hook actor is counted (`sent`), and the actor counts what
+/// it received: passivation is granted only when the two agree, so no message
+/// can be on its way to an actor that quits.
 struct registry_state {
   struct hook_entry {
     std::string account;
     std::string app;
     std::string event;
-    hook_actor handle;
     bool active = true;
     int64_t deactivated_at_ms = 0;
+    hook_actor handle;  ///< null while passive
+    uint64_t sent = 0;  ///< messages sent to the current actor
   };
 
   struct account_entry {

@@ -315,7 +315,7 @@ problem set_whole(std::string_view flag, std::string_view value, std::uint64_t m
   return std::nullopt;
 }
 
-const std::array<flag_spec, 18> flags{{
+const std::array<flag_spec, 19> flags{{
   {"--listen", "HOST:PORT",
    "the HTTP/1.1 listener (IPv4, host name or [IPv6]); port 0 = a free port",
    [](const serve_config& c) {
@@ -402,6 +402,11 @@ const std::array<flag_spec, 18> flags{{
    [](const serve_config& c) { return format_duration(c.max_event_age); },
    [](std::string_view f, std::string_view v, serve_config& c) {
      return parse_duration_at_least(f, v, std::chrono::seconds{1}, c.max_event_age);
+   }},
+  {"--passivate-after", "DUR", "a hook's actor idle this long is stopped until needed again (0: never)",
+   [](const serve_config& c) { return format_duration(c.passivate_after); },
+   [](std::string_view f, std::string_view v, serve_config& c) {
+     return parse_duration_at_least(f, v, milliseconds{0}, c.passivate_after);
    }},
   {"--max-body", "BYTES", "largest event payload / request body accepted (1024..67108864)",
    [](const serve_config& c) { return std::to_string(c.max_body); },

@@ -78,6 +78,11 @@ struct serve_config {
   /// up (error `expired`).
   std::chrono::milliseconds max_event_age = std::chrono::days{3}; // Default: 3d
 
+  /// `--passivate-after DUR`: a hook actor with nothing queued, buffered or in flight and no
+  /// calls for this long is stopped; the next event or call starts it again from its record.
+  /// 0 keeps actors once started. Not in the SPEC's table: it bounds memory with many hooks.
+  std::chrono::milliseconds passivate_after = std::chrono::minutes{1}; // Default: 1m
+
   /// `--max-body BYTES`: largest event payload / request body accepted.
   std::size_t max_body = 262'144; // Default: 262144
 

@@ -107,7 +107,7 @@ expected<registry_snapshot> load_snapshot(storage::store& db, recovery_report& r
       ++report.orphans_removed;
       return true;
     }
-    snap.hooks.push_back(std::move(*rec));
+    snap.hooks.push_back(hook_summary::of(*rec));
     return true;
   });
   if (!st)
@@ -209,6 +209,7 @@ expected<std::unique_ptr<runtime>> runtime::start(const serve_config& cfg) {
   p->ctx->delivery.buffer_retention = cfg.buffer_retention;
   p->ctx->delivery.buffer_limit = cfg.buffer_limit;
   p->ctx->delivery.buffer_max_age = cfg.buffer_max_age;
+  p->ctx->passivate_after = cfg.passivate_after;
 
   http_sender_options sender_opts;
   sender_opts.allow_private_targets = cfg.allow_private_targets;
@@ -227,11 +228,15 @@ expected<std::unique_ptr<runtime>> runtime::start(const serve_config& cfg) {
     });
   p->system = std::make_unique<caf::actor_system>(*p->caf_cfg);
 
-  auto expected_hooks = snapshot->hooks.size();
+  // Hooks with stored entries get their actor at once, the others when needed.
+  size_t expected_hooks = 0;
+  for (const auto& hook : snapshot->hooks)
+    expected_hooks += snapshot->with_entries.count(hook.id);
   p->registry = p->system->spawn(registry_impl, p->ctx, std::move(*snapshot));
 
-  // The registry spawns every hook actor while it initialises; once it has
-  // answered a request and every hook actor runs, recovery is complete.
+  // The registry spawns the actors of hooks with stored entries while it
+  // initialises; once it has answered a request and they run, recovery is
+  // complete.
   {
     caf::scoped_actor probe{*p->system};
     bool answered = false;

@@ -167,7 +167,8 @@ TEST_F(registry_test, creates_hooks_with_increasing_ids_and_persists_them) {
   auto counter = store_->read_counter("next_hook_id", 1);
   ASSERT_TRUE(counter.has_value());
   EXPECT_EQ(*counter, b + 1);
-  EXPECT_TRUE(eventually([&] { return ctx_->hook_actors.load() == 2; }));
+  // A hook's actor starts with its first event or call.
+  EXPECT_EQ(ctx_->hook_actors.load(), 0);
 }
 
 TEST_F(registry_test, lists_in_id_order_with_filters) {
@@ -352,20 +353,108 @@ TEST_F(registry_test, snapshot_hooks_get_actors_and_keep_ids) {
   storage::account_record acc;
   acc.username = "acme";
   snap.accounts.push_back(acc);
-  storage::hook_record hook;
+  hook_summary hook;
   hook.id = id;
   hook.account = "acme";
   hook.app = "zap";
   hook.event = "optin_finalized";
-  hook.url = "https://192.0.2.1/";
-  hook.secret = "whsec_x";
   snap.hooks.push_back(hook);
   snap.next_hook_id = id + 1;
   open(std::move(snap));
   auto hooks = list("acme");
   ASSERT_EQ(hooks.size(), 1u);
   EXPECT_EQ(hooks[0].record.id, id);
+  EXPECT_EQ(hooks[0].record.url, "https://192.0.2.1/zap");  // read from the database
+  EXPECT_EQ(ctx_->hook_actors.load(), 0);
   EXPECT_GT(add_hook("acme", "crm", "optin_finalized"), id);
+}
+
+TEST_F(registry_test, snapshot_hooks_with_stored_entries_start_their_actor_and_deliver) {
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  close();
+  // An entry left in the queue by an earlier run.
+  {
+    auto db = storage::store::open(dir_.sub("db"));
+    ASSERT_TRUE(db.has_value());
+    storage::queue_entry e;
+    e.seq = 7;
+    e.event_id = "evt_left";
+    e.event = "optin_finalized";
+    e.payload = "{}";
+    storage::batch b;
+    b.put(storage::cf::queue, storage::hook_seq_key(id, 7), e.encode());
+    ASSERT_TRUE((*db)->write(std::move(b), true));
+  }
+  registry_snapshot snap;
+  storage::account_record acc;
+  acc.username = "acme";
+  snap.accounts.push_back(acc);
+  snap.hooks.push_back(hook_summary{id, "acme", "zap", "optin_finalized", true, 0});
+  snap.with_entries.insert(id);
+  snap.next_hook_id = id + 1;
+  open(std::move(snap));
+  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 1; }));
+  auto req = sender_.requests().front();
+  std::map<std::string, std::string> headers(req.headers.begin(), req.headers.end());
+  EXPECT_EQ(headers["webhook-id"], "evt_left");
+}
+
+TEST_F(registry_test, an_idle_hook_actor_is_passivated_and_started_again_when_needed) {
+  ctx_->passivate_after = 50ms;
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  sender_.script({500, 200});
+  ingest_cmd cmd;
+  cmd.items.push_back({"acme", "optin_finalized", "{}", std::nullopt, std::nullopt});
+  ASSERT_TRUE(std::holds_alternative<ingest_reply>(ask<ingest_reply>(cmd)));
+  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 2; }));
+  ASSERT_TRUE(eventually([&] { return ctx_->hook_actors.load() == 0; }))
+    << "the idle hook actor was not passivated";
+  // What the actor had written is what the listing shows now.
+  auto view = list("acme")[0];
+  EXPECT_EQ(view.record.id, id);
+  EXPECT_EQ(view.record.last_error, "HTTP 500");
+  EXPECT_EQ(view.record.consecutive_failures, 0u);
+  EXPECT_EQ(view.pending_events, 0u);
+  EXPECT_EQ(ctx_->hook_actors.load(), 0) << "listing must not start actors";
+
+  // The next event starts it again; attempt numbers go on where they were.
+  ASSERT_TRUE(std::holds_alternative<ingest_reply>(ask<ingest_reply>(cmd)));
+  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 3; }));
+  auto attempts = ask<std::vector<storage::attempt_record>>(attempts_atom::value,
+                                                            std::string{"acme"}, id, uint64_t{10});
+  ASSERT_TRUE((std::holds_alternative<std::vector<storage::attempt_record>>(attempts)));
+  ASSERT_EQ(std::get<0>(attempts).size(), 3u);
+  EXPECT_EQ(std::get<0>(attempts)[2].error, "HTTP 500");
+
+  // Calls on a passive hook work as on a running one.
+  ASSERT_TRUE(eventually([&] { return ctx_->hook_actors.load() == 0; }));
+  auto act = ask<activate_result>(activate_atom::value, std::string{"acme"}, id, true);
+  ASSERT_TRUE(std::holds_alternative<activate_result>(act));
+  EXPECT_TRUE(std::get<activate_result>(act).active);
+  ASSERT_TRUE(eventually([&] { return ctx_->hook_actors.load() == 0; }));
+  auto del = ask<uint64_t>(delete_atom::value, std::string{"acme"}, id);
+  ASSERT_TRUE(std::holds_alternative<uint64_t>(del));
+  EXPECT_EQ(std::get<uint64_t>(del), id);
+  auto stored = store_->get(storage::cf::hooks, storage::hook_key(id));
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_FALSE(stored.value().has_value());
+  EXPECT_TRUE(list("acme").empty());
+}
+
+TEST_F(registry_test, deleting_an_account_deletes_its_passive_hooks) {
+  add_account("acme");
+  auto a = add_hook("acme", "zap", "optin_finalized");
+  auto b = add_hook("acme", "crm", "optout_finalized");
+  ASSERT_EQ(ctx_->hook_actors.load(), 0);
+  ASSERT_TRUE(std::holds_alternative<std::string>(ask<std::string>(delete_atom::value,
+                                                                   std::string{"acme"})));
+  for (auto id : {a, b}) {
+    auto stored = store_->get(storage::cf::hooks, storage::hook_key(id));
+    ASSERT_TRUE(stored.has_value());
+    EXPECT_FALSE(stored.value().has_value()) << "webhook " << id;
+  }
 }
 
 } // namespace

@@ -47,7 +47,7 @@ const std::vector<std::string> all_flags{
   "--listen",           "--data-dir",         "--admin-token",    "--ingest-token",
   "--events",           "--retry-schedule",   "--failure-threshold", "--delivery-timeout",
   "--max-in-flight",    "--buffer-retention", "--buffer-limit",   "--buffer-max-age",
-  "--max-event-age",    "--max-body",         "--allow-private-targets", "--public-url",
+  "--max-event-age",    "--passivate-after",  "--max-body",         "--allow-private-targets", "--public-url",
   "--ca-file",          "--workers",
 };
 
@@ -68,6 +68,7 @@ void expect_spec_defaults(const serve_config& c) {
   EXPECT_EQ(c.buffer_limit, 100'000u);
   EXPECT_EQ(c.buffer_max_age, std::chrono::days{30});
   EXPECT_EQ(c.max_event_age, std::chrono::days{3});
+  EXPECT_EQ(c.passivate_after, std::chrono::minutes{1});
   EXPECT_EQ(c.max_body, 262'144u);
   EXPECT_FALSE(c.allow_private_targets);
   EXPECT_FALSE(c.public_url);
@@ -123,6 +124,7 @@ const std::vector<flag_case> flag_cases{
   {"--buffer-limit", "0", [](const serve_config& c) { EXPECT_EQ(c.buffer_limit, 0u); }},
   {"--buffer-max-age", "1s", [](const serve_config& c) { EXPECT_EQ(c.buffer_max_age, 1s); }},
   {"--max-event-age", "12h", [](const serve_config& c) { EXPECT_EQ(c.max_event_age, 12h); }},
+  {"--passivate-after", "250ms", [](const serve_config& c) { EXPECT_EQ(c.passivate_after, 250ms); }},
   {"--max-body", "1048576", [](const serve_config& c) { EXPECT_EQ(c.max_body, 1'048'576u); }},
   {"--public-url", "https://hooks.example.com/base/", [](const serve_config& c) {
      EXPECT_EQ(c.public_url, "https://hooks.example.com/base");
@@ -300,6 +302,9 @@ TEST(parse_command_line, rejects_bad_values_naming_flag_and_value) {
     {{"--buffer-max-age", "0s"}, {"--buffer-max-age:", "\"0s\""}},
     {{"--max-event-age", "500ms"}, {"--max-event-age:", "\"500ms\"", "at least 1s"}},
     {{"--max-event-age", "3days"}, {"--max-event-age:", "\"3days\""}},
+    // --passivate-after
+    {{"--passivate-after", "-1s"}, {"--passivate-after:", "\"-1s\""}},
+    {{"--passivate-after", "60"}, {"--passivate-after:", "\"60\""}},
     // --max-body
     {{"--max-body", "1023"}, {"--max-body:", "\"1023\"", "between 1024 and 67108864"}},
     {{"--max-body", "67108865"}, {"--max-body:", "\"67108865\""}},
@@ -329,6 +334,10 @@ TEST(parse_command_line, rejects_bad_values_naming_flag_and_value) {
   };
   for (const auto& ec : cases)
     expect_error(ec);
+}
+
+TEST(parse_command_line, passivate_after_zero_keeps_hook_actors) {
+  EXPECT_EQ(serve({"--passivate-after", "0s"}).passivate_after, 0ms);
 }
 
 TEST(parse_command_line, token_errors_do_not_echo_the_token) {
