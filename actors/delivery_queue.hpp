@@ -38,9 +38,10 @@ public:
   /// Counts entries on disk that follow the loaded ones.
   void add_backlog(uint64_t n) { backlog_ += n; }
 
-  /// A newly queued entry (already durable). Kept in memory when the window
-  /// has room and nothing older waits on disk; else only counted.
-  void add(storage::queue_entry e);
+  /// A newly queued entry (already durable), its payload apart (`e.payload`
+  /// is ignored). Kept in memory when the window has room and nothing older
+  /// waits on disk; else only counted.
+  void add(storage::queue_entry e, std::shared_ptr<const std::string> payload);
 
   /// Entries to attempt now, in seq order, marked in flight; at most `limit`.
   /// An entry is ready when it is not in flight, its time has come, and no
@@ -90,11 +91,18 @@ public:
   void reset_keep_in_flight();
 
 private:
+  void insert(storage::queue_entry e, std::shared_ptr<const std::string> payload);
+
+  /// Not in flight and held back until a retry time.
+  static bool waits_for_retry(const item& it) { return !it.in_flight && it.not_before_ms != 0; }
+
   size_t capacity_;
   std::map<uint64_t, item> items_;
   uint64_t backlog_ = 0;
   uint64_t last_seq_ = 0;  ///< greatest seq ever loaded or added to the window
   size_t in_flight_ = 0;
+  /// Entries for which waits_for_retry() holds; next_due() has nothing to find without.
+  size_t waiting_ = 0;
 };
 
 } // namespace hookwerk

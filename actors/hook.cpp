@@ -395,21 +395,24 @@ void on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result&
 }
 
 /// An event routed to this hook (already in its queue on disk).
-void on_enqueued(self_ptr self, storage::queue_entry& entry) {
+void on_enqueued(self_ptr self, const routed_event& event) {
   auto& st = self->state;
   if (st.deleting)
     return;
+  const auto& entry = event.entry;
   if (st.activating) {
     // Stays in the queue on disk; the window is reloaded once activated.
   } else if (st.record.active) {
-    st.queue.add(std::move(entry));
+    st.queue.add(entry, event.payload);
     pump(self);
   } else {
     storage::batch b;
     auto& d = st.ctx->delivery;
     if (st.buffers_at(support::now_ms(), d.buffer_retention, d.buffer_limit)) {
       bool was_empty = st.buffered == 0;
-      buffer_entry(self, b, std::move(entry));
+      auto buffered = entry;
+      buffered.payload = *event.payload;
+      buffer_entry(self, b, std::move(buffered));
       if (was_empty)
         arm_purge(self);
     } else {
@@ -569,9 +572,9 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
       ++self->state.received;
       return self->state.view();
     },
-    [=](enqueue_atom, storage::queue_entry& entry) {
+    [=](enqueue_atom, const std::shared_ptr<const routed_event>& event) {
       ++self->state.received;
-      on_enqueued(self, entry);
+      on_enqueued(self, *event);
     },
     [=](delivered_atom, uint64_t seq, int64_t started, delivery_result& r) {
       on_delivered(self, seq, started, r);

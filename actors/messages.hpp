@@ -5,6 +5,7 @@
 /// process, so the structs are registered as local-only message types.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,14 @@ struct list_hooks_cmd {
   std::string event;
 };
 
+/// An event routed to a hook, already durable in the hook's queue. One
+/// instance is shared by every hook the event fans out to: each copies the
+/// entry (its attempt counts are its own) and shares the payload.
+struct routed_event {
+  storage::queue_entry entry;  ///< without the payload
+  std::shared_ptr<const std::string> payload;
+};
+
 /// The result of ActivateWebHook.
 struct activate_result {
   uint64_t id = 0;
@@ -120,7 +129,7 @@ using hook_actor = caf::typed_actor<
   /// Deletes every key of the hook durably, answers the id, then quits.
   caf::replies_to<delete_atom>::with<uint64_t>,
   /// A new entry of this hook's queue, already durable.
-  caf::reacts_to<enqueue_atom, storage::queue_entry>,
+  caf::reacts_to<enqueue_atom, std::shared_ptr<const routed_event>>,
   /// (seq, attempt start in unix ms, outcome) of an attempt.
   caf::reacts_to<delivered_atom, uint64_t, int64_t, delivery_result>,
   /// A retry time may have come.
@@ -185,5 +194,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hookwerk::storage::notification_record
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::ingest_cmd)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::ingest_reply)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::delivery_result)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::storage::queue_entry)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const hookwerk::routed_event>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hookwerk::storage::attempt_record>)

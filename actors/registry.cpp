@@ -124,7 +124,7 @@ caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
 
   struct routed {
     uint64_t hook;
-    storage::queue_entry entry;
+    std::shared_ptr<const routed_event> event;
   };
   auto now = support::now_ms();
   ingest_reply reply;
@@ -176,7 +176,11 @@ caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
     auto route = acct.by_event.find(item.event);
     if (route == acct.by_event.end())
       continue;
+    // Every hook's queue entry is the same record under its own key: it is
+    // encoded once, and the hooks share one message with one payload.
     uint64_t queued = 0;
+    std::shared_ptr<const routed_event> event;
+    std::string encoded;
     for (auto hook_id : route->second) {
       const auto& target = st.hooks.at(hook_id);
       if (!target.active && now >= target.deactivated_at_ms + retention) {
@@ -184,16 +188,22 @@ caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
         continue;
       }
       ++queued;
-      storage::queue_entry e;
-      e.seq = seq;
-      e.event_id = event_id;
-      e.event = item.event;
-      e.payload = item.payload;
-      e.key = item.key;
-      e.ingested_at_ms = now;
-      b.put(storage::cf::queue, storage::hook_seq_key(hook_id, seq), e.encode());
-      bytes += e.payload.size();
-      fanout.push_back(routed{hook_id, std::move(e)});
+      if (!event) {
+        storage::queue_entry e;
+        e.seq = seq;
+        e.event_id = event_id;
+        e.event = item.event;
+        e.payload = std::move(item.payload);
+        e.key = item.key;
+        e.ingested_at_ms = now;
+        encoded = e.encode();
+        auto payload = std::make_shared<const std::string>(std::move(e.payload));
+        e.payload.clear();
+        event = std::make_shared<const routed_event>(routed_event{std::move(e), std::move(payload)});
+      }
+      b.put(storage::cf::queue, storage::hook_seq_key(hook_id, seq), encoded);
+      bytes += event->payload->size();
+      fanout.push_back(routed{hook_id, event});
     }
     if (!cmd.batch)
       reply.hooks = queued;
@@ -223,7 +233,7 @@ caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
                        if (h == st.hooks.end())
                          continue;  // deleted: its keys went after this batch
                        if (auto handle = live_hook(self, r.hook, h->second))
-                         self->send(handle, enqueue_atom::value, std::move(r.entry));
+                         self->send(handle, enqueue_atom::value, std::move(r.event));
                      }
                      st.ctx->stats.events_ingested.fetch_add(new_events, std::memory_order_relaxed);
                      rp.deliver(std::move(reply));
