@@ -22,16 +22,18 @@ std::string queue_key(const hook_state& st, uint64_t seq) {
   return storage::hook_seq_key(st.record.id, seq);
 }
 
-/// Writes `b` through the group-commit writer; failures are logged (the
+/// Writes `b` through the group-commit writer without waiting for it: no
+/// completion message comes back, the writer thread only logs a failure (the
 /// entries stay pending and are retried after a restart at the latest).
+/// `unsynced` counts these writes until they are done, for idle().
 void persist(self_ptr self, storage::batch b) {
-  auto id = self->state.record.id;
-  self->state.writes.submit(*self->state.ctx->writer, caf::actor_cast<hook_actor>(self),
-                            std::move(b), [id](const status& s) {
-                              if (!s && s.code() != errc::shutting_down)
-                                log::error("storage error for webhook " + std::to_string(id)
-                                           + ": " + s.message());
-                            });
+  auto& st = self->state;
+  st.unsynced->fetch_add(1, std::memory_order_relaxed);
+  st.ctx->writer->submit(std::move(b), [id = st.record.id, unsynced = st.unsynced](status s) {
+    if (!s && s.code() != errc::shutting_down)
+      log::error("storage error for webhook " + std::to_string(id) + ": " + s.message());
+    unsynced->fetch_sub(1, std::memory_order_release);
+  });
 }
 
 /// Brings the server-wide pending/buffered gauges in line with this hook.
@@ -495,7 +497,7 @@ hook_state::~hook_state() {
 
 bool hook_state::idle() const {
   return queue.pending() == 0 && queue.in_flight() == 0 && buffered == 0 && writes.pending() == 0
-         && !activating && !deleting;
+         && unsynced->load(std::memory_order_acquire) == 0 && !activating && !deleting;
 }
 
 hook_view hook_state::view() const {

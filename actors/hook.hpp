@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <optional>
 #include <random>
@@ -19,7 +20,10 @@ struct hook_state {
   registry_actor registry;
   storage::hook_record record;
   delivery_queue queue{256};
+  /// Writes whose completion the actor waits for (a continuation runs then).
   write_tracker writes;
+  /// Writes submitted without waiting (see persist in hook.cpp) and not yet done.
+  std::shared_ptr<std::atomic<uint32_t>> unsynced = std::make_shared<std::atomic<uint32_t>>(0);
   /// Number the next attempt record gets (attempts family).
   uint64_t next_attempt_no = 1;
   /// Lowest attempt number still stored.
