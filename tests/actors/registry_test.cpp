@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 #include <gtest/gtest.h>
 #include <map>
+#include <set>
 
 #include "actors/context.hpp"
 #include "actors/errors.hpp"
@@ -441,6 +442,69 @@ TEST_F(registry_test, an_idle_hook_actor_is_passivated_and_started_again_when_ne
   ASSERT_TRUE(stored.has_value());
   EXPECT_FALSE(stored.value().has_value());
   EXPECT_TRUE(list("acme").empty());
+}
+
+TEST_F(registry_test, passivation_racing_with_events_loses_none) {
+  // Actors are let go as soon as they are idle while events keep coming in
+  // bursts from several clients: every event must still be delivered, by
+  // whichever incarnation of the hook's actor gets it.
+  ctx_->passivate_after = 1ms;
+  add_account("acme");
+  add_hook("acme", "zap", "optin_finalized");
+  add_hook("acme", "crm", "optin_finalized");
+  std::mutex mtx;
+  std::set<std::string> ids;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&, t] {
+      for (int i = 0; i < 150; ++i) {
+        ingest_cmd cmd;
+        cmd.items.push_back({"acme", "optin_finalized", "{}", std::nullopt, std::nullopt});
+        auto r = ask<ingest_reply>(cmd);
+        if (!std::holds_alternative<ingest_reply>(r))
+          continue;
+        {
+          std::lock_guard<std::mutex> guard{mtx};
+          ids.insert(std::get<ingest_reply>(r).ids[0]);
+        }
+        // Pauses of 0 to 2 ms between bursts: the actors go idle and ask to
+        // passivate right while other clients' events are routed to them.
+        auto pause = std::chrono::microseconds{((i * 7 + t * 13) % 5) * 500};
+        auto until = std::chrono::steady_clock::now() + pause;
+        while (std::chrono::steady_clock::now() < until)
+          std::this_thread::yield();
+      }
+    });
+  }
+  for (auto& c : clients)
+    c.join();
+  ASSERT_EQ(ids.size(), 600u);
+  auto delivered = [&] {
+    std::map<uint64_t, std::set<std::string>> per_hook;
+    for (const auto& req : sender_.requests())
+      for (const auto& [name, value] : req.headers)
+        if (name == "webhook-id")
+          per_hook[req.hook_id].insert(value);
+    return per_hook;
+  };
+  ASSERT_TRUE(eventually([&] {
+    auto got = delivered();
+    return got.size() == 2 && got.begin()->second == ids && got.rbegin()->second == ids;
+  })) << "delivered to the first hook: " << delivered().begin()->second.size() << " of "
+      << ids.size();
+  // Every outcome was handled too: nothing is left in the queues on disk.
+  auto queued_on_disk = [&] {
+    size_t n = 0;
+    store_->scan(storage::cf::queue, {}, {}, [&](std::string_view, std::string_view) {
+      ++n;
+      return true;
+    });
+    return n;
+  };
+  EXPECT_TRUE(eventually([&] { return queued_on_disk() == 0; }))
+    << queued_on_disk() << " queue entries left on disk";
+  EXPECT_TRUE(eventually([&] { return ctx_->hook_actors.load() == 0; }));
+  EXPECT_EQ(ctx_->in_flight.load(), 0);
 }
 
 TEST_F(registry_test, deleting_an_account_deletes_its_passive_hooks) {
