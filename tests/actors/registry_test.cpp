@@ -133,6 +133,15 @@ protected:
     return std::holds_alternative<hook_view>(r) ? std::get<hook_view>(r).record.id : 0;
   }
 
+  /// Ingests one event `{}` for `account`; the event id, or empty on an error.
+  std::string ingest_one(const std::string& account, const std::string& event = "optin_finalized") {
+    ingest_cmd cmd;
+    cmd.items.push_back({account, event, "{}", std::nullopt, std::nullopt});
+    auto r = ask<ingest_reply>(cmd);
+    EXPECT_TRUE(std::holds_alternative<ingest_reply>(r));
+    return std::holds_alternative<ingest_reply>(r) ? std::get<ingest_reply>(r).ids.at(0) : "";
+  }
+
   std::vector<hook_view> list(const std::string& account, const std::string& app = {},
                               const std::string& event = {}) {
     auto r = ask<std::vector<hook_view>>(list_hooks_cmd{account, app, event});
@@ -307,9 +316,7 @@ TEST_F(registry_test, failed_attempts_retry_and_count_failures) {
   add_account("acme");
   auto id = add_hook("acme", "zap", "optin_finalized");
   sender_.script({500, 503});
-  ingest_cmd cmd;
-  cmd.items.push_back({"acme", "optin_finalized", "{}", std::nullopt, std::nullopt});
-  ASSERT_TRUE(std::holds_alternative<ingest_reply>(ask<ingest_reply>(cmd)));
+  ASSERT_FALSE(ingest_one("acme").empty());
   ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 3; }));
   auto attempts = [&] {
     auto r = ask<std::vector<storage::attempt_record>>(attempts_atom::value, std::string{"acme"},
@@ -406,9 +413,7 @@ TEST_F(registry_test, an_idle_hook_actor_is_passivated_and_started_again_when_ne
   add_account("acme");
   auto id = add_hook("acme", "zap", "optin_finalized");
   sender_.script({500, 200});
-  ingest_cmd cmd;
-  cmd.items.push_back({"acme", "optin_finalized", "{}", std::nullopt, std::nullopt});
-  ASSERT_TRUE(std::holds_alternative<ingest_reply>(ask<ingest_reply>(cmd)));
+  ASSERT_FALSE(ingest_one("acme").empty());
   ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 2; }));
   ASSERT_TRUE(eventually([&] { return ctx_->hook_actors.load() == 0; }))
     << "the idle hook actor was not passivated";
@@ -421,7 +426,7 @@ TEST_F(registry_test, an_idle_hook_actor_is_passivated_and_started_again_when_ne
   EXPECT_EQ(ctx_->hook_actors.load(), 0) << "listing must not start actors";
 
   // The next event starts it again; attempt numbers go on where they were.
-  ASSERT_TRUE(std::holds_alternative<ingest_reply>(ask<ingest_reply>(cmd)));
+  ASSERT_FALSE(ingest_one("acme").empty());
   ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 3; }));
   auto attempts = ask<std::vector<storage::attempt_record>>(attempts_atom::value,
                                                             std::string{"acme"}, id, uint64_t{10});
@@ -458,14 +463,10 @@ TEST_F(registry_test, passivation_racing_with_events_loses_none) {
   for (int t = 0; t < 4; ++t) {
     clients.emplace_back([&, t] {
       for (int i = 0; i < 150; ++i) {
-        ingest_cmd cmd;
-        cmd.items.push_back({"acme", "optin_finalized", "{}", std::nullopt, std::nullopt});
-        auto r = ask<ingest_reply>(cmd);
-        if (!std::holds_alternative<ingest_reply>(r))
-          continue;
+        auto id = ingest_one("acme");
         {
           std::lock_guard<std::mutex> guard{mtx};
-          ids.insert(std::get<ingest_reply>(r).ids[0]);
+          ids.insert(id);
         }
         // Pauses of 0 to 2 ms between bursts: the actors go idle and ask to
         // passivate right while other clients' events are routed to them.
