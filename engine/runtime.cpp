@@ -219,6 +219,14 @@ expected<std::unique_ptr<runtime>> runtime::start(const serve_config& cfg) {
 
   p->caf_cfg = std::make_unique<caf::actor_system_config>();
   p->caf_cfg->set("scheduler.max-threads", static_cast<size_t>(cfg.workers));
+  // A worker whose queue runs dry polls briefly (CAF's "aggressive" phase),
+  // then by default 500 times sleeps 50 µs and polls again before it waits
+  // on its condition variable. Those ~25 ms of timed wake-ups, after each
+  // lull, take the two cores from the io and writer threads, and a message
+  // that arrives meanwhile waits out the sleep. Without that phase an idle
+  // worker waits on its condition variable, which a message sent from
+  // another thread signals at once.
+  p->caf_cfg->set("work-stealing.moderate-poll-attempts", size_t{0});
   p->caf_cfg->add_error_category(
     errc_category, [](uint8_t code, caf::atom_value, const caf::message& ctx) {
       std::string out = std::string{"hookwerk: "} + to_string(static_cast<errc>(code));
