@@ -255,7 +255,7 @@ void send_attempt(self_ptr self, delivery_queue::item& it, int64_t now) {
   auto timestamp = now / 1000;
   delivery_request req;
   req.hook_id = st.record.id;
-  req.url = st.record.url;
+  req.target = st.target;
   req.timeout = ctx.delivery.timeout;
   req.body = it.payload;
   req.headers.reserve(7);
@@ -550,6 +550,7 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
   st.queue = delivery_queue{ctx->delivery.window};
   st.ctx = std::move(ctx);
   st.record = std::move(record);
+  st.target = delivery_target::make(st.record.url);
   st.registry = std::move(registry);
   if (stored_entries)
     load_queue(self);

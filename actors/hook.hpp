@@ -19,6 +19,8 @@ struct hook_state {
   std::shared_ptr<actor_context> ctx;
   registry_actor registry;
   storage::hook_record record;
+  /// The record's URL, parsed once for every attempt.
+  std::shared_ptr<const delivery_target> target;
   delivery_queue queue{256};
   /// Writes whose completion the actor waits for (a continuation runs then).
   write_tracker writes;

@@ -9,18 +9,34 @@
 #include <utility>
 #include <vector>
 
+#include "actors/support/url.hpp"
+
 /// The interface through which hook actors deliver: they hand over one attempt
 /// and get its outcome back through a callback (which they turn into a message
 /// to themselves). The implementation (engine/http_sender) owns the network;
 /// actors never see sockets, Beast or DNS.
 namespace hookwerk {
 
-/// One delivery attempt: POST `body` to `url` with `headers`.
+/// Where a hook's deliveries go: its URL, parsed once and shared by all its
+/// attempts (a hook's URL never changes).
+struct delivery_target {
+  std::string url;
+  /// nullopt when the URL is not a valid webhook URL (every attempt fails).
+  std::optional<support::parsed_url> parts;
+  /// "scheme://host:port": a pooled connection serves only its own origin.
+  std::string pool_key;
+  /// The Host header: the host, bracketed if IPv6, with the port unless default.
+  std::string host_header;
+
+  static std::shared_ptr<const delivery_target> make(std::string url);
+};
+
+/// One delivery attempt: POST `body` to the target with `headers`.
 struct delivery_request {
   /// Connections are pooled per hook, so one hook's slow endpoint never holds
   /// a connection another hook waits for.
   uint64_t hook_id = 0;
-  std::string url;
+  std::shared_ptr<const delivery_target> target;
   /// Headers beyond Host, Content-Length and Connection (which the sender sets).
   std::vector<std::pair<std::string, std::string>> headers;
   /// Shared, because a fan-out sends the same payload many times.

@@ -355,8 +355,9 @@ private:
   const clock::time_point deadline_;
   strand_type strand_;
   asio::steady_timer deadline_timer_;
-  support::parsed_url url_;
-  std::string pool_key_;
+  /// The target's parsed URL (checked to be valid in start()).
+  const support::parsed_url& url() const { return *request_.target->parts; }
+
   uint64_t pool_generation_ = 0;
   bool entered_pool_ = false;
   std::unique_ptr<connection> conn_;
@@ -563,12 +564,10 @@ void attempt::reject(std::string_view reason) {
 void attempt::start() {
   if (finished_)
     return;
-  auto url = support::parse_hook_url(request_.url);
-  if (!url) {
+  if (!request_.target || !request_.target->parts) {
     fail("invalid url");
     return;
   }
-  url_ = std::move(*url);
   if (!build_request()) {
     fail("invalid header");
     return;
@@ -583,10 +582,9 @@ void attempt::start() {
       self->fail("timeout");
   }));
 
-  pool_key_ = url_.scheme + "://" + url_.host + ":" + std::to_string(url_.port);
   pool_generation_ = core_.pool().enter(request_.hook_id);
   entered_pool_ = true;
-  conn_ = core_.pool().take(request_.hook_id, pool_key_);
+  conn_ = core_.pool().take(request_.hook_id, request_.target->pool_key);
   if (conn_) {
     reused_ = true;
     write();
@@ -597,15 +595,9 @@ void attempt::start() {
 
 bool attempt::build_request() {
   http_request_.method(http::verb::post);
-  http_request_.target(url_.target);
+  http_request_.target(url().target);
   http_request_.version(11);
-
-  std::string host = url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host;
-  const bool default_port = (url_.scheme == "http" && url_.port == 80) ||
-                            (url_.scheme == "https" && url_.port == 443);
-  if (!default_port)
-    host += ":" + std::to_string(url_.port);
-  http_request_.set(http::field::host, host);
+  http_request_.set(http::field::host, request_.target->host_header);
 
   bool has_user_agent = false;
   for (const auto& [name, value] : request_.headers) {
@@ -632,8 +624,8 @@ bool attempt::build_request() {
 }
 
 void attempt::resolve() {
-  if (url_.host_is_ip_literal) {
-    const auto address = support::ip_address::parse(url_.host);
+  if (url().host_is_ip_literal) {
+    const auto address = support::ip_address::parse(url().host);
     if (!address) {
       fail("invalid url");
       return;
@@ -641,7 +633,7 @@ void attempt::resolve() {
     connect({*address});
     return;
   }
-  core_.resolver().resolve(url_.host, [self = shared_from_this()](dns_answer answer) {
+  core_.resolver().resolve(url().host, [self = shared_from_this()](dns_answer answer) {
     asio::post(self->strand_, [self, answer = std::move(answer)]() mutable {
       self->on_resolved(std::move(answer));
     });
@@ -663,15 +655,15 @@ void attempt::connect(const std::vector<support::ip_address>& addresses) {
       support::check_addresses(addresses, core_.options().allow_private_targets);
   if (check.verdict == support::target_verdict::forbidden) {
     fail("target not allowed: " +
-         (url_.host_is_ip_literal ? check.detail : url_.host + " resolves to " + check.detail));
+         (url().host_is_ip_literal ? check.detail : url().host + " resolves to " + check.detail));
     return;
   }
   // Only the addresses just checked are connected to; nothing is looked up again.
   endpoints_.clear();
   for (const auto& address : addresses)
-    endpoints_.emplace_back(to_asio(address), url_.port);
+    endpoints_.emplace_back(to_asio(address), url().port);
   conn_ = std::make_unique<connection>(tcp::socket(core_.io()));
-  conn_->key = pool_key_;
+  conn_->key = request_.target->pool_key;
   asio::async_connect(conn_->socket(), endpoints_,
                       bind([self = shared_from_this()](const error_code& ec,
                                                        const tcp::endpoint&) {
@@ -688,7 +680,7 @@ void attempt::on_connected(const error_code& ec) {
   }
   error_code ignored;
   conn_->socket().set_option(tcp::no_delay(true), ignored);
-  if (url_.scheme == "https") {
+  if (url().scheme == "https") {
     start_tls();
     return;
   }
@@ -699,15 +691,15 @@ void attempt::start_tls() {
   conn_->tls = std::make_unique<ssl::stream<tcp::socket>>(std::move(*conn_->plain), core_.tls());
   conn_->plain.reset();
   SSL* ssl_handle = conn_->tls->native_handle();
-  const std::string name(without_trailing_dot(url_.host));
+  const std::string name(without_trailing_dot(url().host));
   // SNI carries names only, never address literals (RFC 6066).
-  if (!url_.host_is_ip_literal && SSL_set_tlsext_host_name(ssl_handle, name.c_str()) != 1) {
+  if (!url().host_is_ip_literal && SSL_set_tlsext_host_name(ssl_handle, name.c_str()) != 1) {
     fail("tls: cannot set the server name");
     return;
   }
   X509_VERIFY_PARAM* param = SSL_get0_param(ssl_handle);
   X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
-  const int expected = url_.host_is_ip_literal
+  const int expected = url().host_is_ip_literal
                            ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
                            : X509_VERIFY_PARAM_set1_host(param, name.c_str(), name.size());
   if (expected != 1) {

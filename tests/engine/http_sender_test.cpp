@@ -490,7 +490,7 @@ delivery_request make_request(uint64_t hook, std::string url, milliseconds timeo
                               std::string body = R"({"event":"optin_finalized"})") {
   delivery_request request;
   request.hook_id = hook;
-  request.url = std::move(url);
+  request.target = delivery_target::make(std::move(url));
   request.headers = {{"Content-Type", "application/json"}};
   request.body = std::make_shared<const std::string>(std::move(body));
   request.timeout = timeout;
