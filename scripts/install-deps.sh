@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config ccache
   libcaf-dev libboost-dev libboost-system-dev libsimdjson-dev librocksdb-dev
-  libgtest-dev libgmock-dev libssl-dev liburiparser-dev libc-ares-dev
+  libgtest-dev libgmock-dev libssl-dev liburiparser-dev libc-ares-dev libjemalloc-dev
   ca-certificates openssl curl
 )
 
