@@ -13,16 +13,14 @@
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/span.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/span_body.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -31,6 +29,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <condition_variable>
 #include <deque>
@@ -369,7 +368,9 @@ private:
   bool response_started_ = false;
   bool finished_ = false;
   std::vector<tcp::endpoint> endpoints_;
-  http::request<http::span_body<const char>> http_request_;
+  /// The request line and headers, serialised once; the body is written from
+  /// the shared payload after it without a copy.
+  std::string request_head_;
   std::optional<http::response_parser<http::string_body>> parser_;
 };
 
@@ -594,32 +595,42 @@ void attempt::start() {
 }
 
 bool attempt::build_request() {
-  http_request_.method(http::verb::post);
-  http_request_.target(url().target);
-  http_request_.version(11);
-  http_request_.set(http::field::host, request_.target->host_header);
-
   bool has_user_agent = false;
+  size_t header_bytes = 0;
   for (const auto& [name, value] : request_.headers) {
     if (!is_token(name) || !is_header_value(value))
       return false;
     if (beast::iequals(name, "user-agent"))
       has_user_agent = true;
+    header_bytes += name.size() + value.size() + 4;
   }
-  if (!has_user_agent && !core_.options().user_agent.empty())
-    http_request_.set(http::field::user_agent, core_.options().user_agent);
+  const auto& user_agent = core_.options().user_agent;
+  const std::string& target = url().target;
+  const std::string* body = request_.body.get();
+  const auto length = std::to_string(body != nullptr ? body->size() : 0);
+
+  // Written by hand rather than through Beast's fields, which allocate a node
+  // per header: one string, sized up front.
+  auto& head = request_head_;
+  head.clear();
+  head.reserve(32 + target.size() + request_.target->host_header.size() + user_agent.size()
+               + header_bytes + length.size());
+  auto line = [&head](std::string_view name, std::string_view value) {
+    head.append(name).append(": ").append(value).append("\r\n");
+  };
+  head.append("POST ").append(target).append(" HTTP/1.1\r\n");
+  line("Host", request_.target->host_header);
+  if (!has_user_agent && !user_agent.empty())
+    line("User-Agent", user_agent);
   for (const auto& [name, value] : request_.headers) {
     // Framing headers are the sender's.
     if (beast::iequals(name, "host") || beast::iequals(name, "content-length") ||
         beast::iequals(name, "connection") || beast::iequals(name, "transfer-encoding"))
       continue;
-    http_request_.insert(name, value);
+    line(name, value);
   }
-
-  const std::string* body = request_.body.get();
-  const size_t size = body != nullptr ? body->size() : 0;
-  http_request_.body() = beast::span<const char>(body != nullptr ? body->data() : nullptr, size);
-  http_request_.content_length(size);
+  line("Content-Length", length);
+  head.append("\r\n");
   return true;
 }
 
@@ -734,10 +745,14 @@ void attempt::write() {
   auto handler = bind([self = shared_from_this()](const error_code& ec, std::size_t) {
     self->on_written(ec);
   });
+  const std::string* body = request_.body.get();
+  std::array<asio::const_buffer, 2> buffers{
+    asio::buffer(request_head_),
+    body != nullptr ? asio::buffer(*body) : asio::const_buffer{}};
   if (conn_->tls)
-    http::async_write(*conn_->tls, http_request_, std::move(handler));
+    asio::async_write(*conn_->tls, buffers, std::move(handler));
   else
-    http::async_write(*conn_->plain, http_request_, std::move(handler));
+    asio::async_write(*conn_->plain, buffers, std::move(handler));
 }
 
 void attempt::on_written(const error_code& ec) {
