@@ -1273,43 +1273,5 @@ TEST(HttpSenderDns, ASlowNameServerOnlyDelaysItsOwnHook) {
   EXPECT_EQ(stuck.get().error, "shutting down");
 }
 
-// --- Throughput (run with --gtest_also_run_disabled_tests) ----------------------------------
-
-TEST(HttpSenderBench, DISABLED_KeepAliveThroughput) {
-  test_server server([](const received_request&, size_t) { return reply{ok_response}; },
-                     nullptr, /*record=*/false);
-  constexpr size_t total = 20'000;
-
-  for (size_t hooks : {size_t{1}, size_t{16}}) {
-    std::atomic<size_t> started{0}, succeeded{0};
-    std::promise<void> all_done;
-    std::atomic<size_t> finished{0};
-    std::function<void(uint64_t)> next;
-    http_sender sender(private_allowed());
-    next = [&](uint64_t hook) {
-      if (started.fetch_add(1) >= total)
-        return;
-      sender.send(make_request(hook, server.url()), [&, hook](delivery_result r) {
-        if (r.success())
-          ++succeeded;
-        if (++finished == total)
-          all_done.set_value();
-        else
-          next(hook);
-      });
-    };
-    const auto before = std::chrono::steady_clock::now();
-    for (size_t h = 0; h < hooks; ++h)
-      next(1000 * hooks + h);
-    ASSERT_EQ(all_done.get_future().wait_for(60s), std::future_status::ready);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - before).count();
-    std::printf("%zu hook(s): %zu attempts, %zu ok, %.2f s, %.0f attempts/s\n", hooks, total,
-                succeeded.load(), seconds, total / seconds);
-    EXPECT_EQ(succeeded.load(), total);
-  }
-  std::printf("server connections: %zu\n", server.connections());
-}
-
 } // namespace
 } // namespace hookwerk::engine
