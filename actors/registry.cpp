@@ -24,19 +24,15 @@ namespace {
 
 using self_ptr = registry_actor::stateful_pointer<registry_state>;
 
-/// Puts a hook into the indexes; its actor is spawned when first needed.
-void index_hook(self_ptr self, const hook_summary& hook) {
+/// Puts a hook into the indexes: a new or recovered one (its actor is
+/// spawned when first needed), or one back after a failed deletion.
+void index_hook(self_ptr self, registry_state::hook_entry entry) {
   auto& st = self->state;
-  registry_state::hook_entry entry;
-  entry.account = hook.account;
-  entry.app = hook.app;
-  entry.event = hook.event;
-  entry.active = hook.active;
-  entry.deactivated_at_ms = hook.deactivated_at_ms;
+  auto id = entry.id;
   auto& acct = st.accounts[entry.account];
-  acct.hooks.insert(hook.id);
-  acct.by_event[entry.event].push_back(hook.id);
-  st.hooks[hook.id] = std::move(entry);
+  acct.hooks.insert(id);
+  acct.by_event[entry.event].push_back(id);
+  st.hooks[id] = std::move(entry);
 }
 
 /// Removes a hook from every index; its actor, if any, is left alone.
@@ -53,15 +49,6 @@ void unindex_hook(self_ptr self, uint64_t id) {
   st.hooks.erase(i);
 }
 
-/// Puts a hook back into the indexes (after a failed deletion).
-void reindex_hook(self_ptr self, uint64_t id, registry_state::hook_entry entry) {
-  auto& st = self->state;
-  auto& acct = st.accounts[entry.account];
-  acct.hooks.insert(id);
-  acct.by_event[entry.event].push_back(id);
-  st.hooks[id] = std::move(entry);
-}
-
 /// The record of hook `id` as stored. Only a passive hook's record is read
 /// this way: a running actor owns its record and may have newer state.
 expected<storage::hook_record> stored_hook(const actor_context& ctx, uint64_t id) {
@@ -76,31 +63,32 @@ expected<storage::hook_record> stored_hook(const actor_context& ctx, uint64_t id
   return std::move(*record);
 }
 
-/// Spawns the actor of an indexed hook from its record.
-void spawn_actor(self_ptr self, registry_state::hook_entry& entry, storage::hook_record record,
-                 bool stored_entries) {
+/// Spawns the actor of an indexed hook from its stored record; false (and
+/// logged) when the record cannot be read. With `stored_entries` the actor
+/// loads its queue and buffer.
+bool start_actor(self_ptr self, registry_state::hook_entry& entry, bool stored_entries) {
   auto& st = self->state;
-  auto id = record.id;
-  entry.handle = self->spawn(hook_impl, st.ctx, std::move(record),
+  auto record = stored_hook(*st.ctx, entry.id);
+  if (!record) {
+    log::error("webhook " + std::to_string(entry.id) + " cannot be started: "
+               + record.error().message());
+    return false;
+  }
+  entry.handle = self->spawn(hook_impl, st.ctx, std::move(*record),
                              caf::actor_cast<registry_actor>(self), stored_entries);
   entry.sent = 0;
   self->monitor(entry.handle);
-  st.hook_by_addr[entry.handle.address()] = id;
+  st.hook_by_addr[entry.handle.address()] = entry.id;
+  return true;
 }
 
-/// The actor of hook `id`, spawned from the stored record when the hook is
-/// passive, counting the one message the caller sends it next. A passive
-/// hook has nothing queued or buffered: what is routed to it from now on
-/// comes as messages. Null (and logged) when the record cannot be read.
-hook_actor live_hook(self_ptr self, uint64_t id, registry_state::hook_entry& entry) {
-  if (!entry.handle) {
-    auto record = stored_hook(*self->state.ctx, id);
-    if (!record) {
-      log::error("webhook " + std::to_string(id) + " cannot be started: " + record.error().message());
-      return {};
-    }
-    spawn_actor(self, entry, std::move(*record), false);
-  }
+/// The hook's actor, spawned when the hook is passive, counting the one
+/// message the caller sends it next. A passive hook has nothing queued or
+/// buffered: what is routed to it from now on comes as messages. Null when
+/// the record cannot be read.
+hook_actor live_hook(self_ptr self, registry_state::hook_entry& entry) {
+  if (!entry.handle && !start_actor(self, entry, false))
+    return {};
   ++entry.sent;
   return entry.handle;
 }
@@ -232,7 +220,7 @@ caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
                        auto h = st.hooks.find(r.hook);
                        if (h == st.hooks.end())
                          continue;  // deleted: its keys went after this batch
-                       if (auto handle = live_hook(self, r.hook, h->second))
+                       if (auto handle = live_hook(self, h->second))
                          self->send(handle, enqueue_atom::value, std::move(r.event));
                      }
                      st.ctx->stats.events_ingested.fetch_add(new_events, std::memory_order_relaxed);
@@ -249,16 +237,15 @@ registry_state::hook_entry* owned_hook(self_ptr self, const std::string& account
   return &i->second;
 }
 
-/// Respawns a hook actor that died abnormally, from its stored record.
-void restart_hook(self_ptr self, uint64_t id, registry_state::hook_entry& entry) {
-  entry.handle = nullptr;
-  auto record = stored_hook(*self->state.ctx, id);
-  if (!record) {
-    log::error("webhook " + std::to_string(id) + " cannot be restarted: " + record.error().message());
-    return;
-  }
-  log::warn("webhook " + std::to_string(id) + " actor restarted");
-  spawn_actor(self, entry, std::move(*record), true);
+/// The actor of `account`'s hook `id` for a call, started if the hook is passive.
+caf::expected<hook_actor> actor_for_call(self_ptr self, const std::string& account, uint64_t id) {
+  auto entry = owned_hook(self, account, id);
+  if (!entry)
+    return make_error(errc::not_found, "webhook not found");
+  auto handle = live_hook(self, *entry);
+  if (!handle)
+    return make_error(errc::storage_failed, "webhook record unavailable");
+  return handle;
 }
 
 /// What GetWebHooks shows of a passive hook: its stored record, nothing pending.
@@ -357,17 +344,11 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
   }
   // Only hooks with stored entries get an actor now; the others stay passive
   // until their first event or call.
-  for (const auto& hook : snapshot.hooks) {
-    index_hook(self, hook);
-    if (!snapshot.with_entries.count(hook.id))
-      continue;
-    auto record = stored_hook(*st.ctx, hook.id);
-    if (!record) {
-      log::error("webhook " + std::to_string(hook.id) + " cannot be started: "
-                 + record.error().message());
-      continue;
-    }
-    spawn_actor(self, st.hooks.at(hook.id), std::move(*record), true);
+  for (auto& hook : snapshot.hooks) {
+    auto id = hook.id;
+    index_hook(self, {std::move(hook), {}, 0});
+    if (snapshot.with_entries.count(id))
+      start_actor(self, st.hooks.at(id), true);
   }
 
   self->set_down_handler([=](caf::down_msg& msg) {
@@ -385,7 +366,9 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       return;
     }
     log::error("webhook " + std::to_string(id) + " actor failed: " + caf::to_string(msg.reason));
-    restart_hook(self, id, h->second);
+    h->second.handle = nullptr;
+    if (start_actor(self, h->second, true))
+      log::warn("webhook " + std::to_string(id) + " actor restarted");
   });
   self->set_exit_handler([=](caf::exit_msg& msg) {
     for (auto& [id, entry] : self->state.hooks)
@@ -426,7 +409,7 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
                            rp.deliver(make_error(errc::login_failed, "account deleted"));
                            return;
                          }
-                         index_hook(self, hook_summary::of(record));
+                         index_hook(self, {hook_summary::of(record), {}, 0});
                          hook_view view;
                          view.record = std::move(record);
                          rp.deliver(std::move(view));
@@ -477,13 +460,10 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
     },
     [=](activate_atom, const std::string& account, uint64_t id,
         bool replay) -> caf::result<activate_result> {
-      auto entry = owned_hook(self, account, id);
-      if (!entry)
-        return make_error(errc::not_found, "webhook not found");
-      auto handle = live_hook(self, id, *entry);
+      auto handle = actor_for_call(self, account, id);
       if (!handle)
-        return make_error(errc::storage_failed, "webhook record unavailable");
-      return self->delegate(handle, activate_atom::value, replay);
+        return std::move(handle.error());
+      return self->delegate(*handle, activate_atom::value, replay);
     },
     [=](delete_atom, const std::string& account, uint64_t id) -> caf::result<uint64_t> {
       auto entry = owned_hook(self, account, id);
@@ -507,7 +487,7 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
             }
             log::error("deleting webhook " + std::to_string(id) + " failed: " + s.message());
             if (self->state.accounts.count(saved.account))
-              reindex_hook(self, id, saved);
+              index_hook(self, saved);
             rp.deliver(make_error(s));
           });
         return rp;
@@ -517,7 +497,7 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
         .then([rp](uint64_t deleted) mutable { rp.deliver(deleted); },
               [self, rp, id, saved](caf::error& e) mutable {
                 if (self->state.accounts.count(saved.account))
-                  reindex_hook(self, id, saved);
+                  index_hook(self, saved);
                 rp.deliver(std::move(e));
               });
       return rp;
@@ -669,7 +649,7 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
                            rp.deliver(make_error(errc::not_found, "webhook deleted"));
                            return;
                          }
-                         auto handle = live_hook(self, hook_id, *entry);
+                         auto handle = live_hook(self, *entry);
                          if (!handle) {
                            rp.deliver(make_error(errc::storage_failed, "webhook record unavailable"));
                            return;
@@ -682,13 +662,10 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
     },
     [=](attempts_atom, const std::string& account, uint64_t id,
         uint64_t limit) -> caf::result<std::vector<storage::attempt_record>> {
-      auto entry = owned_hook(self, account, id);
-      if (!entry)
-        return make_error(errc::not_found, "webhook not found");
-      auto handle = live_hook(self, id, *entry);
+      auto handle = actor_for_call(self, account, id);
       if (!handle)
-        return make_error(errc::storage_failed, "webhook record unavailable");
-      return self->delegate(handle, attempts_atom::value, limit);
+        return std::move(handle.error());
+      return self->delegate(*handle, attempts_atom::value, limit);
     },
     [=](passivate_atom, uint64_t id, uint64_t received) -> bool {
       auto i = self->state.hooks.find(id);

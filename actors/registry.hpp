@@ -56,12 +56,7 @@ struct registry_snapshot {
 /// it received: passivation is granted only when the two agree, so no message
 /// can be on its way to an actor that quits.
 struct registry_state {
-  struct hook_entry {
-    std::string account;
-    std::string app;
-    std::string event;
-    bool active = true;
-    int64_t deactivated_at_ms = 0;
+  struct hook_entry : hook_summary {
     hook_actor handle;  ///< null while passive
     uint64_t sent = 0;  ///< messages sent to the current actor
   };
