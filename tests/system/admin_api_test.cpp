@@ -10,14 +10,8 @@
 namespace hookwerk::system_test {
 namespace {
 
-class AdminApi : public ::testing::Test {
+class AdminApi : public shared_server_suite<AdminApi> {
 protected:
-  static void SetUpTestSuite() { server_ = std::make_unique<server_process>(); }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "the server did not start"; }
-
-  static const server_process& server() { return *server_; }
-
   static http_response post_accounts(std::string_view body, const header_list& auth) {
     header_list h{{"Content-Type", "application/json"}};
     h.insert(h.end(), auth.begin(), auth.end());
@@ -27,8 +21,6 @@ protected:
   static std::string account_json(std::string_view username, std::string_view password) {
     return "{\"username\":" + json_quote(username) + ",\"password\":" + json_quote(password) + "}";
   }
-
-  static inline std::unique_ptr<server_process> server_;
 };
 
 ::testing::AssertionResult is_created(const http_response& r, std::string_view username) {

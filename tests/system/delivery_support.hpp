@@ -42,26 +42,15 @@ server_options delivery_server_options(std::string_view retry_schedule = "100ms,
 /// A test suite sharing one server with two accounts, `acme` and `other`.
 /// `Derived` says how the server is started: `static server_options options();`.
 template <class Derived>
-class two_account_suite : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    try {
-      server_ = std::make_unique<server_process>(Derived::options());
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << e.what();
-      return;
-    }
-    if (!make_account(*server_, "acme", acme) || !make_account(*server_, "other", other)) {
-      ADD_FAILURE() << "creating the accounts failed";
-      server_.reset();
-    }
+class two_account_suite : public shared_server_suite<Derived> {
+public:
+  static ::testing::AssertionResult prepare(const server_process& server) {
+    if (!make_account(server, "acme", acme) || !make_account(server, "other", other))
+      return ::testing::AssertionFailure() << "creating the accounts failed";
+    return ::testing::AssertionSuccess();
   }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "the server did not start"; }
 
-  static const server_process& server() { return *server_; }
-
-  static inline std::unique_ptr<server_process> server_;
+protected:
   static inline credentials acme;
   static inline credentials other;
 };

@@ -420,24 +420,11 @@ TEST(DeliveryTimeout, AnAnswerLaterThanTheDeliveryTimeoutIsAFailedAttemptAndRetr
 
 // A server whose longest retry delay is 2 s, so that a Retry-After of 1 s is honoured and one of
 // an hour is capped.
-class RetryAfter : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    try {
-      server_ = std::make_unique<server_process>(delivery_server_options("100ms,200ms,2s"));
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << e.what();
-      return;
-    }
-    if (!make_account(*server_, "acme", acme)) {
-      ADD_FAILURE() << "creating the account failed";
-      server_.reset();
-    }
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "the server did not start"; }
-  static const server_process& server() { return *server_; }
+class RetryAfter : public two_account_suite<RetryAfter> {
+public:
+  static server_options options() { return delivery_server_options("100ms,200ms,2s"); }
 
+protected:
   // Answers the first attempt with `first`, then 200; returns the time between the two attempts.
   static ::testing::AssertionResult gap_after(const reply& first, std::chrono::milliseconds& gap,
                                               std::chrono::milliseconds timeout = arrival_timeout) {
@@ -457,9 +444,6 @@ protected:
     gap = ms_between(got[0].arrived, got[1].arrived);
     return ::testing::AssertionSuccess();
   }
-
-  static inline std::unique_ptr<server_process> server_;
-  static inline credentials acme;
 };
 
 reply with_retry_after(int status, std::string seconds) {

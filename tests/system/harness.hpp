@@ -11,7 +11,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <exception>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -88,6 +90,8 @@ private:
 std::string percent_encode(std::string_view text);  // form style: space -> '+'
 std::string form_encode(const std::vector<std::pair<std::string, std::string>>& fields);
 std::string json_quote(std::string_view text);  // a JSON string literal, quotes included
+bool iequals(std::string_view a, std::string_view b);  // ASCII case-insensitive equality
+std::string trim(std::string_view s);  // without leading blanks and trailing blanks and CR
 
 // A management-API parameter value: a string (in JSON: a JSON string), or raw JSON text that is
 // put verbatim into a JSON body (a number, true, null …) and as its text into a form body.
@@ -305,5 +309,36 @@ bool eventually(Predicate predicate, std::chrono::milliseconds timeout = 30s,
 // A name unique within this test run (prefix, test name, counter), made of username characters
 // only and at most 64 characters long when the prefix is short.
 std::string unique_name(std::string_view prefix);
+
+// A test suite whose tests share one server, started once for the suite. `Derived` may declare
+// `static server_options options();` (how the server starts; default: the defaults) and
+// `static ::testing::AssertionResult prepare(const server_process&);` (what every test needs
+// once the server runs, such as accounts). When either fails, every test of the suite fails.
+template <class Derived>
+class shared_server_suite : public ::testing::Test {
+public:
+  static server_options options() { return {}; }
+  static ::testing::AssertionResult prepare(const server_process&) { return ::testing::AssertionSuccess(); }
+
+protected:
+  static void SetUpTestSuite() {
+    try {
+      server_ = std::make_unique<server_process>(Derived::options());
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what();
+      return;
+    }
+    if (auto ready = Derived::prepare(*server_); !ready) {
+      ADD_FAILURE() << ready.message();
+      server_.reset();
+    }
+  }
+  static void TearDownTestSuite() { server_.reset(); }
+  void SetUp() override { ASSERT_NE(server_, nullptr) << "the server did not start"; }
+
+  static const server_process& server() { return *server_; }
+
+  static inline std::unique_ptr<server_process> server_;
+};
 
 }  // namespace hookwerk::system_test

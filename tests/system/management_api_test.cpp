@@ -16,24 +16,19 @@ namespace {
 
 constexpr const char* management_path = "/webservice/webservice/json/";
 
-class ManagementApi : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    server_ = std::make_unique<server_process>();
+class ManagementApi : public shared_server_suite<ManagementApi> {
+public:
+  static ::testing::AssertionResult prepare(const server_process& server) {
     for (const auto* who : {&alice, &bob}) {
-      const auto r = server_->create_account(who->username, who->password);
-      if (r.status != 201) {
-        ADD_FAILURE() << "creating account " << who->username << ": HTTP " << r.status << " " << r.body;
-        server_.reset();
-        return;
-      }
+      const auto r = server.create_account(who->username, who->password);
+      if (r.status != 201)
+        return ::testing::AssertionFailure()
+               << "creating account " << who->username << ": HTTP " << r.status << " " << r.body;
     }
+    return ::testing::AssertionSuccess();
   }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "the server did not start"; }
 
-  static const server_process& server() { return *server_; }
-
+protected:
   static envelope create(const credentials& who, const param_list& params, encoding enc = encoding::form) {
     return server().call_as(who, "CreateWebHook", params, enc);
   }
@@ -50,7 +45,6 @@ protected:
     return hooks;
   }
 
-  static inline std::unique_ptr<server_process> server_;
   static inline const credentials alice{"alice", "alice-pw-Qx7"};
   static inline const credentials bob{"bob", "bob-pw-Lm3"};
 };

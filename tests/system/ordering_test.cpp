@@ -53,24 +53,11 @@ std::vector<std::size_t> positions_of(const std::vector<received_request>& all, 
   return ::testing::AssertionSuccess();
 }
 
-class Ordering : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    try {
-      server_ = std::make_unique<server_process>(delivery_server_options("100ms,200ms,300ms"));
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << e.what();
-      return;
-    }
-    if (!make_account(*server_, "acme", acme)) {
-      ADD_FAILURE() << "creating the account failed";
-      server_.reset();
-    }
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "the server did not start"; }
-  static const server_process& server() { return *server_; }
+class Ordering : public two_account_suite<Ordering> {
+public:
+  static server_options options() { return delivery_server_options("100ms,200ms,300ms"); }
 
+protected:
   // Posts events seq 1 … 20 one at a time (payload made by `payload_for`, optional `key`) to a
   // hook whose receiver fails event 5 until all 20 were accepted and 5 had failed at least once,
   // then checks the order of what arrived.
@@ -115,9 +102,6 @@ protected:
       EXPECT_EQ(all[i].header("webhook-id"), ids[static_cast<std::size_t>(seq - 1)]) << "request #" << i + 1;
     }
   }
-
-  static inline std::unique_ptr<server_process> server_;
-  static inline credentials acme;
 };
 
 TEST_F(Ordering, EventsWithTheSameKeyArriveInIngestionOrderAcrossAFailure) {

@@ -20,36 +20,17 @@ const std::string key = "subscriber-9";
 const std::string public_url = "https://hooks.example.test";
 
 // A server with --buffer-limit 3 and --public-url.
-class OutageBufferLimit : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    try {
-      server_ = std::make_unique<server_process>(
-          outage_server_options({"--buffer-limit", "3", "--public-url", public_url}));
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << e.what();
-    }
+class OutageBufferLimit : public shared_server_suite<OutageBufferLimit> {
+public:
+  static server_options options() {
+    return outage_server_options({"--buffer-limit", "3", "--public-url", public_url});
   }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "the server did not start"; }
-  static const server_process& server() { return *server_; }
-  static inline std::unique_ptr<server_process> server_;
 };
 
 // A server with --buffer-retention 1s.
-class OutageBufferRetention : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    try {
-      server_ = std::make_unique<server_process>(outage_server_options({"--buffer-retention", "1s"}));
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << e.what();
-    }
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "the server did not start"; }
-  static const server_process& server() { return *server_; }
-  static inline std::unique_ptr<server_process> server_;
+class OutageBufferRetention : public shared_server_suite<OutageBufferRetention> {
+public:
+  static server_options options() { return outage_server_options({"--buffer-retention", "1s"}); }
 };
 
 TEST_F(OutageBufferLimit, BeyondTheLimitEventsAreDroppedAndExactlyTheLimitIsReplayed) {

@@ -17,21 +17,9 @@ namespace {
 
 using namespace outage;
 
-class OutageLifecycle : public ::testing::Test {
-protected:
-  static void SetUpTestSuite() {
-    try {
-      server_ = std::make_unique<server_process>(outage_server_options());
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << e.what();
-    }
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "the server did not start"; }
-
-  static const server_process& server() { return *server_; }
-
-  static inline std::unique_ptr<server_process> server_;
+class OutageLifecycle : public shared_server_suite<OutageLifecycle> {
+public:
+  static server_options options() { return outage_server_options(); }
 };
 
 const std::string event = "optin_finalized";

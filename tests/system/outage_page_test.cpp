@@ -17,20 +17,11 @@ using namespace outage;
 const std::string event = "optin_finalized";
 const std::string key = "subscriber-7";
 
-class OutagePage : public ::testing::Test {
+class OutagePage : public shared_server_suite<OutagePage> {
+public:
+  static server_options options() { return outage_server_options(); }
+
 protected:
-  static void SetUpTestSuite() {
-    try {
-      server_ = std::make_unique<server_process>(outage_server_options());
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << e.what();
-    }
-  }
-  static void TearDownTestSuite() { server_.reset(); }
-  void SetUp() override { ASSERT_NE(server_, nullptr) << "the server did not start"; }
-
-  static const server_process& server() { return *server_; }
-
   // Creates a hook (with this app, on `on_event`) pointing at `rx` (answering 503), posts event 0
   // with `key`, waits until the hook is inactive, posts events 1 … extra while inactive, and
   // returns the hook's notification and its link.
@@ -77,8 +68,6 @@ protected:
       }
     return ::testing::AssertionFailure() << "no form with replay=" << replay << " among " << forms.size() << " form(s)";
   }
-
-  static inline std::unique_ptr<server_process> server_;
 };
 
 bool is_html(const http_response& r) { return r.header("Content-Type").value_or("").rfind("text/html", 0) == 0; }
