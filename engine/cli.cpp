@@ -34,6 +34,10 @@ constexpr std::uint64_t max_buffer_limit = 1'000'000'000;
 constexpr std::uint64_t min_max_body = 1'024;
 constexpr std::uint64_t max_max_body = 64 * 1024 * 1024;
 constexpr std::uint64_t max_workers = 256;
+constexpr std::uint64_t max_connection_limit = 1'000'000;
+constexpr std::uint64_t max_hooks_limit = 10'000'000;
+constexpr std::uint64_t min_fanout_bytes = 1'024;
+constexpr std::uint64_t max_fanout_bytes_limit = 1ull << 40;
 
 constexpr std::string_view usage_text = "usage: hookwerk serve [flags] | hookwerk --help | "
                                         "hookwerk --version";
@@ -315,7 +319,7 @@ problem set_whole(std::string_view flag, std::string_view value, std::uint64_t m
   return std::nullopt;
 }
 
-const std::array<flag_spec, 19> flags{{
+const std::array<flag_spec, 27> flags{{
   {"--listen", "HOST:PORT",
    "the HTTP/1.1 listener (IPv4, host name or [IPv6]); port 0 = a free port",
    [](const serve_config& c) {
@@ -373,6 +377,12 @@ const std::array<flag_spec, 19> flags{{
    [](std::string_view f, std::string_view v, serve_config& c) {
      return set_whole(f, v, 1, max_failure_threshold, c.failure_threshold);
    }},
+  {"--failure-window", "DUR",
+   "deactivation also needs the first of those failures to be this old (0s: the count alone)",
+   [](const serve_config& c) { return format_duration(c.failure_window); },
+   [](std::string_view f, std::string_view v, serve_config& c) {
+     return parse_duration_at_least(f, v, milliseconds{0}, c.failure_window);
+   }},
   {"--delivery-timeout", "DUR", "connect + full response, per attempt",
    [](const serve_config& c) { return format_duration(c.delivery_timeout); },
    [](std::string_view f, std::string_view v, serve_config& c) {
@@ -407,6 +417,43 @@ const std::array<flag_spec, 19> flags{{
    [](const serve_config& c) { return format_duration(c.passivate_after); },
    [](std::string_view f, std::string_view v, serve_config& c) {
      return parse_duration_at_least(f, v, milliseconds{0}, c.passivate_after);
+   }},
+  {"--request-timeout", "DUR", "longest wait for the answer to one HTTP request (then 503)",
+   [](const serve_config& c) { return format_duration(c.request_timeout); },
+   [](std::string_view f, std::string_view v, serve_config& c) {
+     return parse_duration_at_least(f, v, milliseconds{1}, c.request_timeout);
+   }},
+  {"--max-connections", "N",
+   "open inbound connections; at the cap the longest-idle one is closed (1..1000000)",
+   [](const serve_config& c) { return std::to_string(c.max_connections); },
+   [](std::string_view f, std::string_view v, serve_config& c) {
+     return set_whole(f, v, 1, max_connection_limit, c.max_connections);
+   }},
+  {"--max-outbound", "N", "open outbound delivery connections in all (1..1000000)",
+   [](const serve_config& c) { return std::to_string(c.max_outbound); },
+   [](std::string_view f, std::string_view v, serve_config& c) {
+     return set_whole(f, v, 1, max_connection_limit, c.max_outbound);
+   }},
+  {"--max-idle-per-origin", "N", "idle delivery connections kept per receiver (0..1000000)",
+   [](const serve_config& c) { return std::to_string(c.max_idle_per_origin); },
+   [](std::string_view f, std::string_view v, serve_config& c) {
+     return set_whole(f, v, 0, max_connection_limit, c.max_idle_per_origin);
+   }},
+  {"--max-hooks-per-account", "N", "webhooks one account may have (1..10000000)",
+   [](const serve_config& c) { return std::to_string(c.max_hooks_per_account); },
+   [](std::string_view f, std::string_view v, serve_config& c) {
+     return set_whole(f, v, 1, max_hooks_limit, c.max_hooks_per_account);
+   }},
+  {"--max-fanout-bytes", "BYTES", "payload bytes x hooks one ingestion may queue (then 413)",
+   [](const serve_config& c) { return std::to_string(c.max_fanout_bytes); },
+   [](std::string_view f, std::string_view v, serve_config& c) {
+     return set_whole(f, v, min_fanout_bytes, max_fanout_bytes_limit, c.max_fanout_bytes);
+   }},
+  {"--max-failed-logins", "N",
+   "failed logins a minute per client address and username, then refused unhashed (0: no limit)",
+   [](const serve_config& c) { return std::to_string(c.max_failed_logins); },
+   [](std::string_view f, std::string_view v, serve_config& c) {
+     return set_whole(f, v, 0, max_connection_limit, c.max_failed_logins);
    }},
   {"--max-body", "BYTES", "largest event payload / request body accepted (1024..67108864)",
    [](const serve_config& c) { return std::to_string(c.max_body); },

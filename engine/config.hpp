@@ -58,6 +58,11 @@ struct serve_config {
   /// `--failure-threshold N`: consecutive failed attempts after which a hook is deactivated.
   std::uint32_t failure_threshold = 10; // Default: 10
 
+  /// `--failure-window DUR`: deactivation also needs the first of those consecutive failures
+  /// to be at least this old, so attempts failing together cannot switch a hook off within
+  /// seconds. 0 = the count alone. A 410 deactivates at once regardless.
+  std::chrono::milliseconds failure_window = std::chrono::minutes{5}; // Default: 5m
+
   /// `--delivery-timeout DUR`: connect + full response, per attempt. Positive.
   std::chrono::milliseconds delivery_timeout = std::chrono::seconds{10}; // Default: 10s
 
@@ -82,6 +87,33 @@ struct serve_config {
   /// calls for this long is stopped; the next event or call starts it again from its record.
   /// 0 keeps actors once started. Not in the SPEC's table: it bounds memory with many hooks.
   std::chrono::milliseconds passivate_after = std::chrono::minutes{1}; // Default: 1m
+
+  /// `--request-timeout DUR`: the longest the HTTP front waits for an actor's answer to one
+  /// request; past it the client gets 503 with `Retry-After`. Positive.
+  std::chrono::milliseconds request_timeout = std::chrono::seconds{30}; // Default: 30s
+
+  /// `--max-connections N`: open inbound HTTP connections. At the cap a new connection evicts
+  /// the longest-idle one; when every connection is busy the new one is closed. Lowered at
+  /// start to what the descriptor limit leaves after a reserve for storage and deliveries.
+  std::uint32_t max_connections = 10'000; // Default: 10000
+
+  /// `--max-outbound N`: open outbound delivery connections, all receivers together.
+  std::uint32_t max_outbound = 4'096; // Default: 4096
+
+  /// `--max-idle-per-origin N`: idle outbound connections kept per receiver origin
+  /// (scheme, host, port, address), shared by every hook of that origin.
+  std::uint32_t max_idle_per_origin = 32; // Default: 32
+
+  /// `--max-hooks-per-account N`: webhooks one account may have.
+  std::uint32_t max_hooks_per_account = 10'000; // Default: 10000
+
+  /// `--max-fanout-bytes BYTES`: payload bytes times the number of hooks one ingestion
+  /// request may queue; above, the request is refused with 413.
+  std::uint64_t max_fanout_bytes = 256ull * 1024 * 1024; // Default: 268435456 (256 MiB)
+
+  /// `--max-failed-logins N`: failed logins per minute from one client address for one
+  /// username; past it that pair is answered "login failed" without hashing. 0 = no limit.
+  std::uint32_t max_failed_logins = 20; // Default: 20
 
   /// `--max-body BYTES`: largest event payload / request body accepted.
   std::size_t max_body = 262'144; // Default: 262144

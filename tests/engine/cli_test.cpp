@@ -48,7 +48,9 @@ const std::vector<std::string> all_flags{
   "--events",           "--retry-schedule",   "--failure-threshold", "--delivery-timeout",
   "--max-in-flight",    "--buffer-retention", "--buffer-limit",   "--buffer-max-age",
   "--max-event-age",    "--passivate-after",  "--max-body",         "--allow-private-targets", "--public-url",
-  "--ca-file",          "--workers",
+  "--ca-file",          "--workers",          "--failure-window",   "--request-timeout",
+  "--max-connections",  "--max-outbound",     "--max-idle-per-origin", "--max-hooks-per-account",
+  "--max-fanout-bytes", "--max-failed-logins",
 };
 
 void expect_spec_defaults(const serve_config& c) {
@@ -62,7 +64,15 @@ void expect_spec_defaults(const serve_config& c) {
   EXPECT_EQ(c.retry_schedule,
             (std::vector<milliseconds>{10s, 30s, 2min, 5min, 15min, 30min, 1h, 2h, 4h, 8h}));
   EXPECT_EQ(c.failure_threshold, 10u);
+  EXPECT_EQ(c.failure_window, 5min);
   EXPECT_EQ(c.delivery_timeout, 10s);
+  EXPECT_EQ(c.request_timeout, 30s);
+  EXPECT_EQ(c.max_connections, 10'000u);
+  EXPECT_EQ(c.max_outbound, 4'096u);
+  EXPECT_EQ(c.max_idle_per_origin, 32u);
+  EXPECT_EQ(c.max_hooks_per_account, 10'000u);
+  EXPECT_EQ(c.max_fanout_bytes, 256ull * 1024 * 1024);
+  EXPECT_EQ(c.max_failed_logins, 20u);
   EXPECT_EQ(c.max_in_flight, 8u);
   EXPECT_EQ(c.buffer_retention, std::chrono::days{5});
   EXPECT_EQ(c.buffer_limit, 100'000u);
@@ -116,6 +126,22 @@ const std::vector<flag_case> flag_cases{
                (std::vector<milliseconds>{100ms, 1s, 5min, 2h, std::chrono::days{1}}));
    }},
   {"--failure-threshold", "3", [](const serve_config& c) { EXPECT_EQ(c.failure_threshold, 3u); }},
+  {"--failure-window", "0s", [](const serve_config& c) { EXPECT_EQ(c.failure_window, 0ms); }},
+  {"--request-timeout", "1500ms", [](const serve_config& c) {
+     EXPECT_EQ(c.request_timeout, 1500ms);
+   }},
+  {"--max-connections", "64", [](const serve_config& c) { EXPECT_EQ(c.max_connections, 64u); }},
+  {"--max-outbound", "100", [](const serve_config& c) { EXPECT_EQ(c.max_outbound, 100u); }},
+  {"--max-idle-per-origin", "0", [](const serve_config& c) {
+     EXPECT_EQ(c.max_idle_per_origin, 0u);
+   }},
+  {"--max-hooks-per-account", "2000000", [](const serve_config& c) {
+     EXPECT_EQ(c.max_hooks_per_account, 2'000'000u);
+   }},
+  {"--max-fanout-bytes", "1048576", [](const serve_config& c) {
+     EXPECT_EQ(c.max_fanout_bytes, 1'048'576u);
+   }},
+  {"--max-failed-logins", "0", [](const serve_config& c) { EXPECT_EQ(c.max_failed_logins, 0u); }},
   {"--delivery-timeout", "2500ms", [](const serve_config& c) {
      EXPECT_EQ(c.delivery_timeout, 2500ms);
    }},
@@ -302,6 +328,18 @@ TEST(parse_command_line, rejects_bad_values_naming_flag_and_value) {
     {{"--buffer-max-age", "0s"}, {"--buffer-max-age:", "\"0s\""}},
     {{"--max-event-age", "500ms"}, {"--max-event-age:", "\"500ms\"", "at least 1s"}},
     {{"--max-event-age", "3days"}, {"--max-event-age:", "\"3days\""}},
+    // --failure-window, --request-timeout
+    {{"--failure-window", "-1s"}, {"--failure-window:", "\"-1s\""}},
+    {{"--failure-window", "5"}, {"--failure-window:", "\"5\""}},
+    {{"--request-timeout", "0s"}, {"--request-timeout:", "\"0s\""}},
+    // the connection and size bounds
+    {{"--max-connections", "0"}, {"--max-connections:", "between 1 and"}},
+    {{"--max-connections", "1000001"}, {"--max-connections:", "\"1000001\""}},
+    {{"--max-outbound", "0"}, {"--max-outbound:", "between 1 and"}},
+    {{"--max-idle-per-origin", "-1"}, {"--max-idle-per-origin:", "whole number"}},
+    {{"--max-hooks-per-account", "0"}, {"--max-hooks-per-account:", "between 1 and"}},
+    {{"--max-fanout-bytes", "1023"}, {"--max-fanout-bytes:", "between 1024 and"}},
+    {{"--max-failed-logins", "many"}, {"--max-failed-logins:", "\"many\""}},
     // --passivate-after
     {{"--passivate-after", "-1s"}, {"--passivate-after:", "\"-1s\""}},
     {{"--passivate-after", "60"}, {"--passivate-after:", "\"60\""}},
