@@ -125,6 +125,25 @@ digits_result parse_positive(std::string_view text, uint64_t& out) {
   return digits_result::ok;
 }
 
+// A count (`limit`, `offset`): the syntax of an id, saturating at UINT64_MAX when too large,
+// with 0 accepted only when `zero_allowed`.
+param_result<uint64_t> read_count(const param_value* v, bool zero_allowed) {
+  using result = param_result<uint64_t>;
+  if (v == nullptr || v->type == param_value::kind::null)
+    return result::make_absent();
+  if (v->type != param_value::kind::string && v->type != param_value::kind::number)
+    return result::make_invalid();
+  if (zero_allowed && !v->text.empty() && v->text.find_first_not_of('0') == std::string::npos)
+    return result::make_ok(0);
+  uint64_t n = 0;
+  switch (parse_positive(v->text, n)) {
+    case digits_result::ok: return result::make_ok(n);
+    case digits_result::too_large: return result::make_ok(std::numeric_limits<uint64_t>::max());
+    case digits_result::invalid: break;
+  }
+  return result::make_invalid();
+}
+
 } // namespace
 
 std::optional<params> params::from_form(std::string_view body) {
@@ -203,19 +222,11 @@ param_result<uint64_t> params::get_positive_id(std::string_view name) const {
 }
 
 param_result<uint64_t> params::get_limit(std::string_view name) const {
-  using result = param_result<uint64_t>;
-  const auto* v = find(name);
-  if (v == nullptr || v->type == param_value::kind::null)
-    return result::make_absent();
-  if (v->type != param_value::kind::string && v->type != param_value::kind::number)
-    return result::make_invalid();
-  uint64_t n = 0;
-  switch (parse_positive(v->text, n)) {
-    case digits_result::ok: return result::make_ok(n);
-    case digits_result::too_large: return result::make_ok(std::numeric_limits<uint64_t>::max());
-    case digits_result::invalid: break;
-  }
-  return result::make_invalid();
+  return read_count(find(name), false);
+}
+
+param_result<uint64_t> params::get_offset(std::string_view name) const {
+  return read_count(find(name), true);
 }
 
 param_result<bool> params::get_bool(std::string_view name) const {

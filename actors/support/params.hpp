@@ -82,6 +82,11 @@ public:
   /// oversized limits are clamped by the caller.
   param_result<uint64_t> get_limit(std::string_view name) const;
 
+  /// A position such as `offset`: a non-negative integer in the syntax of get_limit, so 0 is
+  /// valid; a digit string too large for 2^63-1 saturates to UINT64_MAX (past every item).
+  /// Invalid: negative numbers, fractions/exponents, empty text, booleans, objects, arrays.
+  param_result<uint64_t> get_offset(std::string_view name) const;
+
   /// A flag: 1, "1", true, "true" are true; 0, "0", false, "false" are false (exact spelling,
   /// lower case). Anything else, including "", "yes", 2 and 1.0, is invalid. Absent (or JSON null)
   /// gives state absent with value false.

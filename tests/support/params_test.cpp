@@ -284,6 +284,32 @@ TEST(params, get_limit_rejects_bad_values) {
     expect_invalid(json(bad).get_limit("limit"), bad);
 }
 
+// --- get_offset() --------------------------------------------------------------------------
+
+TEST(params, get_offset_accepts_zero_and_positive_counts) {
+  expect_ok(form("offset=0").get_offset("offset"), uint64_t{0}, "form 0");
+  expect_ok(form("offset=000").get_offset("offset"), uint64_t{0}, "form 000");
+  expect_ok(form("offset=25").get_offset("offset"), uint64_t{25}, "form");
+  expect_ok(json(R"({"offset":0})").get_offset("offset"), uint64_t{0}, "json 0");
+  expect_ok(json(R"({"offset":-0})").get_offset("offset"), uint64_t{0}, "json -0");
+  expect_ok(json(R"({"offset":7})").get_offset("offset"), uint64_t{7}, "json number");
+  expect_ok(json(R"({"offset":"0"})").get_offset("offset"), uint64_t{0}, "json string 0");
+  expect_ok(form("offset=99999999999999999999999").get_offset("offset"),
+            std::numeric_limits<uint64_t>::max(), "saturates");
+  expect_absent(form("x=1").get_offset("offset"), "absent");
+  expect_absent(json(R"({"offset":null})").get_offset("offset"), "null");
+}
+
+TEST(params, get_offset_rejects_negative_and_malformed_values) {
+  for (const char* bad : {"offset=-1", "offset=", "offset", "offset=1.5", "offset=one",
+                          "offset=+1", "offset=%201"})
+    expect_invalid(form(bad).get_offset("offset"), bad);
+  for (const char* bad : {R"({"offset":-1})", R"({"offset":0.0})", R"({"offset":1e2})",
+                          R"({"offset":"-1"})", R"({"offset":""})", R"({"offset":false})",
+                          R"({"offset":{}})"})
+    expect_invalid(json(bad).get_offset("offset"), bad);
+}
+
 // --- get_bool() ----------------------------------------------------------------------------
 
 TEST(params, get_bool_form) {
