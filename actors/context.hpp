@@ -33,6 +33,14 @@ struct delivery_settings {
   std::chrono::milliseconds buffer_max_age{std::chrono::hours{720}};   ///< --buffer-max-age
 };
 
+/// Bounds that keep one account's growth from stalling or exhausting the
+/// server (docs/decisions.md, "Bounds"). Filled once from the command line.
+struct account_limits {
+  uint64_t max_hooks_per_account = 10000;                ///< --max-hooks-per-account
+  /// Payload bytes times hooks queued that one ingestion request may add.
+  uint64_t max_fanout_bytes = 256ull << 20;              ///< --max-fanout-bytes
+};
+
 /// What every actor shares: the database, the writer, the sender and the
 /// settings that shape their behaviour. Created once by the engine before any
 /// actor starts and outlives all of them; the pointers are never null.
@@ -45,6 +53,8 @@ struct actor_context {
   std::vector<std::string> events;
 
   delivery_settings delivery;
+
+  account_limits limits;
 
   /// Prefix of every event id this database hands out ("evt_" + instance).
   std::string event_id_prefix = "evt_";

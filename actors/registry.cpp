@@ -121,10 +121,12 @@ caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
   std::vector<routed> fanout;
   std::unordered_map<std::string, std::string> seen;  // idempotency key -> event id, this call
   std::vector<std::string> claimed;                   // keys this call made pending
-  uint64_t bytes = 0;
+  uint64_t bytes = 0;  // payload bytes times hooks queued: bounded by --max-fanout-bytes
   uint64_t new_events = 0;
   uint64_t dropped = 0;
   auto retention = ctx.delivery.buffer_retention.count();
+  const auto first_seq = st.next_event_seq;
+  std::vector<uint64_t> targets;
   for (size_t i = 0; i < cmd.items.size(); ++i) {
     auto& item = cmd.items[i];
     std::string idem;
@@ -164,18 +166,36 @@ caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
     auto route = acct.by_event.find(item.event);
     if (route == acct.by_event.end())
       continue;
-    // Every hook's queue entry is the same record under its own key: it is
-    // encoded once, and the hooks share one message with one payload.
-    uint64_t queued = 0;
-    std::shared_ptr<const routed_event> event;
-    std::string encoded;
+    targets.clear();
     for (auto hook_id : route->second) {
       const auto& target = st.hooks.at(hook_id);
-      if (!target.active && now >= target.deactivated_at_ms + retention) {
+      if (!target.active && now >= target.deactivated_at_ms + retention)
         ++dropped;  // inactive for longer than --buffer-retention
-        continue;
-      }
-      ++queued;
+      else
+        targets.push_back(hook_id);
+    }
+    bytes += targets.size() * item.payload.size();
+    if (bytes > ctx.limits.max_fanout_bytes) {
+      // Nothing of this request is kept: not its sequence numbers, not its
+      // idempotency keys, not its batch.
+      st.next_event_seq = first_seq;
+      for (auto& key : claimed)
+        st.pending_idempotency.erase(key);
+      auto limit = std::to_string(ctx.limits.max_fanout_bytes);
+      if (cmd.batch)
+        return make_error(errc::limit_exceeded,
+                          "the batch's payload bytes times webhooks exceed the limit of " + limit
+                            + " bytes per request (--max-fanout-bytes)");
+      return make_error(errc::limit_exceeded,
+                        "the payload's " + std::to_string(item.payload.size()) + " bytes times "
+                          + std::to_string(targets.size()) + " webhooks exceed the limit of "
+                          + limit + " bytes per request (--max-fanout-bytes)");
+    }
+    // Every hook's queue entry is the same record under its own key: it is
+    // encoded once, and the hooks share one message with one payload.
+    std::shared_ptr<const routed_event> event;
+    std::string encoded;
+    for (auto hook_id : targets) {
       if (!event) {
         storage::queue_entry e;
         e.seq = seq;
@@ -190,11 +210,10 @@ caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
         event = std::make_shared<const routed_event>(routed_event{std::move(e), std::move(payload)});
       }
       b.put(storage::cf::queue, storage::hook_seq_key(hook_id, seq), encoded);
-      bytes += event->payload->size();
       fanout.push_back(routed{hook_id, event});
     }
     if (!cmd.batch)
-      reply.hooks = queued;
+      reply.hooks = targets.size();
   }
   if (dropped > 0)
     ctx.stats.events_dropped.fetch_add(dropped, std::memory_order_relaxed);
@@ -383,6 +402,12 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       auto account = st.accounts.find(cmd.account);
       if (account == st.accounts.end())
         return make_error(errc::login_failed, "account vanished");
+      auto& acct = account->second;
+      auto max_hooks = st.ctx->limits.max_hooks_per_account;
+      if (acct.hooks.size() + acct.hooks_being_created >= max_hooks)
+        return make_error(errc::limit_exceeded, "webhook limit of " + std::to_string(max_hooks)
+                                                  + " per account reached");
+      ++acct.hooks_being_created;
       storage::hook_record record;
       record.id = st.next_hook_id++;
       record.account = std::move(cmd.account);
@@ -399,12 +424,16 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       auto rp = self->make_response_promise<hook_view>();
       st.writes.submit(*st.ctx->writer, caf::actor_cast<registry_actor>(self), std::move(b),
                        [self, rp, record, generation](const status& s) mutable {
+                         auto a = self->state.accounts.find(record.account);
+                         bool same_account = a != self->state.accounts.end()
+                                             && a->second.generation == generation;
+                         if (same_account)
+                           --a->second.hooks_being_created;
                          if (!s) {
                            rp.deliver(make_error(s));
                            return;
                          }
-                         auto a = self->state.accounts.find(record.account);
-                         if (a == self->state.accounts.end() || a->second.generation != generation) {
+                         if (!same_account) {
                            // The account was deleted meanwhile; recovery removes the orphan.
                            rp.deliver(make_error(errc::login_failed, "account deleted"));
                            return;

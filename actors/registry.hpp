@@ -67,6 +67,9 @@ struct registry_state {
     std::set<uint64_t> hooks;  ///< ordered ids, so listings come out sorted
     /// Routing index: event name -> ids of the hooks subscribed to it.
     std::unordered_map<std::string, std::vector<uint64_t>> by_event;
+    /// CreateWebHook calls admitted whose hook is not yet durable; they count
+    /// against --max-hooks-per-account like the hooks themselves.
+    uint64_t hooks_being_created = 0;
   };
 
   std::shared_ptr<actor_context> ctx;

@@ -8,7 +8,8 @@ mw_error envelope_error(errc code) {
   switch (code) {
     case errc::login_failed: return mw_error::login_failed;
     case errc::missing_parameter: return mw_error::missing_parameter;
-    case errc::invalid_parameter: return mw_error::invalid_parameter;
+    case errc::invalid_parameter:
+    case errc::limit_exceeded: return mw_error::invalid_parameter;
     case errc::not_found: return mw_error::webhook_not_found;
     case errc::target_not_allowed: return mw_error::target_not_allowed;
     default: return mw_error::internal;
@@ -36,6 +37,7 @@ unsigned http_status(errc code) {
     case errc::login_failed: return 401;
     case errc::not_found: return 404;
     case errc::already_exists: return 409;
+    case errc::limit_exceeded: return 413;
     case errc::overloaded:
     case errc::shutting_down: return 503;
     default: return 500;

@@ -194,7 +194,12 @@ void forget_logins_of(front_ptr self, const std::string& username) {
 void submit_create(front_ptr self, const call_ptr& c) {
   self->request(self->state.rt->registry(), caf::infinite, c->create)
     .then([c](hook_view& view) { c->ex->respond(envelope_ok(hook_json(view))); },
-          [c](caf::error& err) { reply_failure(c, err); });
+          [c](caf::error& err) {
+            // --max-hooks-per-account: error 3, the message says which limit.
+            if (code_of(err) == errc::limit_exceeded)
+              return reply(c, mw_error::invalid_parameter, detail_of(err));
+            reply_failure(c, err);
+          });
 }
 
 void create_webhook(front_ptr self, const call_ptr& c) {
@@ -516,6 +521,8 @@ void handle_ingest(front_ptr self, std::shared_ptr<http_exchange> ex) {
         auto code = code_of(err);
         if (code == errc::invalid_parameter)
           return ex->respond(json_error(400, detail_of(err)));
+        if (code == errc::limit_exceeded)
+          return ex->respond(json_error(413, detail_of(err)));
         if (code == errc::overloaded) {
           auto res = json_error(503, "overloaded, retry later");
           res.headers.emplace_back("Retry-After", "1");

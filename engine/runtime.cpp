@@ -210,6 +210,8 @@ expected<std::unique_ptr<runtime>> runtime::start(const serve_config& cfg) {
   p->ctx->delivery.buffer_limit = cfg.buffer_limit;
   p->ctx->delivery.buffer_max_age = cfg.buffer_max_age;
   p->ctx->passivate_after = cfg.passivate_after;
+  p->ctx->limits.max_hooks_per_account = cfg.max_hooks_per_account;
+  p->ctx->limits.max_fanout_bytes = cfg.max_fanout_bytes;
 
   http_sender_options sender_opts;
   sender_opts.allow_private_targets = cfg.allow_private_targets;

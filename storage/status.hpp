@@ -23,6 +23,7 @@ enum class errc : uint8_t {
   overloaded,          ///< The server sheds load; retry later.
   shutting_down,       ///< The server is stopping.
   internal,            ///< Anything else; logged with detail.
+  limit_exceeded,      ///< A bound of an account or of one request was reached.
 };
 
 /// Short, stable name of a code, for logs.

@@ -1,4 +1,5 @@
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -89,6 +90,8 @@ protected:
     ctx_->sender = &sender_;
     ctx_->events = {"optin_finalized", "optout_finalized"};
     ctx_->delivery.retry_schedule = {std::chrono::milliseconds{1}};
+    if (configure_)
+      configure_(*ctx_);
     cfg_.set("scheduler.max-threads", size_t{2});
     system_ = std::make_unique<caf::actor_system>(cfg_);
     registry_ = system_->spawn(registry_impl, ctx_, std::move(snapshot));
@@ -150,6 +153,8 @@ protected:
                                                             : std::vector<hook_view>{};
   }
 
+  /// Applied to the context before the registry starts (set before open()).
+  std::function<void(actor_context&)> configure_;
   scripted_sender sender_;
   test::temp_dir dir_;
   caf::actor_system_config cfg_;
@@ -520,6 +525,82 @@ TEST_F(registry_test, deleting_an_account_deletes_its_passive_hooks) {
     ASSERT_TRUE(stored.has_value());
     EXPECT_FALSE(stored.value().has_value()) << "webhook " << id;
   }
+}
+
+TEST_F(registry_test, creations_past_the_hook_limit_are_refused_even_when_they_arrive_together) {
+  close();
+  configure_ = [](actor_context& ctx) { ctx.limits.max_hooks_per_account = 3; };
+  open({});
+  add_account("acme");
+  add_account("other");
+  add_hook("acme", "first", "optin_finalized");
+  // Five creations at once: the registry handles them before any is durable.
+  caf::scoped_actor self{*system_};
+  size_t created = 0;
+  std::vector<errc> refused;
+  auto create = [&] {
+    return self->request(registry_, 30s,
+                         create_hook_cmd{"acme", "app", "optin_finalized", "https://192.0.2.1/"});
+  };
+  std::vector<decltype(create())> pending;
+  for (int i = 0; i < 5; ++i)
+    pending.push_back(create());
+  for (auto& answer : pending)
+    answer.receive([&](hook_view&) { ++created; },
+                   [&](caf::error& err) { refused.push_back(code_of(err)); });
+  EXPECT_EQ(created, 2u);
+  EXPECT_EQ(refused, (std::vector<errc>(3, errc::limit_exceeded)));
+  EXPECT_EQ(list("acme").size(), 3u);
+  EXPECT_NE(add_hook("other", "zap", "optin_finalized"), 0u) << "the limit is per account";
+  auto again = ask<hook_view>(create_hook_cmd{"acme", "late", "optin_finalized", "https://192.0.2.1/"});
+  ASSERT_TRUE(std::holds_alternative<caf::error>(again));
+  EXPECT_EQ(code_of(std::get<caf::error>(again)), errc::limit_exceeded);
+  EXPECT_EQ(detail_of(std::get<caf::error>(again)), "webhook limit of 3 per account reached");
+}
+
+TEST_F(registry_test, an_ingestion_over_the_fanout_bound_is_refused_whole) {
+  close();
+  configure_ = [](actor_context& ctx) { ctx.limits.max_fanout_bytes = 100; };
+  open({});
+  add_account("acme");
+  for (auto app : {"a", "b", "c"})
+    add_hook("acme", app, "optin_finalized");
+  const std::string payload_34(34 - 2, 'x');  // 3 hooks x 34 bytes = 102 > 100
+  const std::string over = "\"" + payload_34 + "\"";
+  ingest_cmd single;
+  single.items.push_back({"acme", "optin_finalized", over, std::string{"k"}, std::nullopt});
+  auto refused = ask<ingest_reply>(single);
+  ASSERT_TRUE(std::holds_alternative<caf::error>(refused));
+  EXPECT_EQ(code_of(std::get<caf::error>(refused)), errc::limit_exceeded);
+  EXPECT_EQ(detail_of(std::get<caf::error>(refused)),
+            "the payload's 34 bytes times 3 webhooks exceed the limit of 100 bytes per request "
+            "(--max-fanout-bytes)");
+  // Two events of 3 x 20 bytes: each fits, together they do not.
+  const std::string twenty = "\"" + std::string(18, 'y') + "\"";
+  ingest_cmd batch;
+  batch.batch = true;
+  batch.items.push_back({"acme", "optin_finalized", twenty, std::string{"b1"}, std::nullopt});
+  batch.items.push_back({"acme", "optin_finalized", twenty, std::string{"b2"}, std::nullopt});
+  auto refused_batch = ask<ingest_reply>(batch);
+  ASSERT_TRUE(std::holds_alternative<caf::error>(refused_batch));
+  EXPECT_EQ(code_of(std::get<caf::error>(refused_batch)), errc::limit_exceeded);
+
+  // Nothing of either request was kept: no sequence number, no idempotency key.
+  ingest_cmd fits;
+  fits.items.push_back({"acme", "optin_finalized", twenty, std::string{"k"}, std::nullopt});
+  auto accepted = ask<ingest_reply>(fits);
+  ASSERT_TRUE(std::holds_alternative<ingest_reply>(accepted));
+  EXPECT_EQ(std::get<ingest_reply>(accepted).hooks, 3u) << "the refused event's id was not kept";
+  EXPECT_EQ(std::get<ingest_reply>(accepted).ids.at(0),
+            ctx_->event_id_prefix + support::to_hex(storage::be64(1)))
+    << "the refused events used no sequence number";
+  batch.items.pop_back();
+  auto half = ask<ingest_reply>(batch);
+  ASSERT_TRUE(std::holds_alternative<ingest_reply>(half));
+  EXPECT_EQ(std::get<ingest_reply>(half).ids.at(0),
+            ctx_->event_id_prefix + support::to_hex(storage::be64(2)));
+  EXPECT_TRUE(eventually([&] { return sender_.requests().size() == 6; }))
+    << sender_.requests().size() << " deliveries";
 }
 
 } // namespace

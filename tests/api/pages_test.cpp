@@ -36,6 +36,11 @@ TEST(html, activation_page_escapes_user_values_and_has_both_buttons) {
   EXPECT_NE(res.body.find("value=\"tok&quot;en\""), std::string::npos);
 }
 
+TEST(error_table, bounds_map_to_error_3_and_to_413) {
+  EXPECT_EQ(envelope_error(errc::limit_exceeded), mw_error::invalid_parameter);
+  EXPECT_EQ(http_status(errc::limit_exceeded), 413u);
+}
+
 TEST(error_table, maps_codes_to_envelope_numbers_and_http_statuses) {
   EXPECT_EQ(envelope_error(errc::login_failed), mw_error::login_failed);
   EXPECT_EQ(envelope_error(errc::missing_parameter), mw_error::missing_parameter);
