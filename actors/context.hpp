@@ -39,6 +39,9 @@ struct account_limits {
   uint64_t max_hooks_per_account = 10000;                ///< --max-hooks-per-account
   /// Payload bytes times hooks queued that one ingestion request may add.
   uint64_t max_fanout_bytes = 256ull << 20;              ///< --max-fanout-bytes
+  /// Notifications kept per account (newest); older ones are deleted when a
+  /// new one is stored.
+  uint64_t notifications_kept = 1000;                    // Default: 1000
 };
 
 /// What every actor shares: the database, the writer, the sender and the

@@ -165,11 +165,16 @@ using registry_actor = caf::typed_actor<
   /// deactivation the registry stores a notification; on reactivation it
   /// marks the hook's notifications read.
   caf::reacts_to<state_atom, uint64_t, bool, int64_t, std::string>,
-  /// (account, unread only) -> the account's notifications, newest first.
-  caf::replies_to<notes_atom, std::string, bool>::with<std::vector<storage::notification_record>>,
-  /// (notification id, token) -> the page of the link; errc::not_found for a wrong or used token.
+  /// (account, unread only, offset, limit) -> a page of the account's
+  /// notifications, newest first: `limit` of them after skipping `offset`.
+  /// An expired link comes with an empty token.
+  caf::replies_to<notes_atom, std::string, bool, uint64_t, uint64_t>::with<std::vector<storage::notification_record>>,
+  /// (notification id, token) -> the page of the link; errc::not_found for a
+  /// wrong or used token, errc::expired once --buffer-max-age has passed since
+  /// the deactivation.
   caf::replies_to<link_atom, uint64_t, std::string>::with<notification_page>,
-  /// (notification id, token, replay) -> reactivates the hook and uses up the token.
+  /// (notification id, token, replay) -> reactivates the hook and uses up the
+  /// token; the same errors as the page.
   caf::replies_to<link_atom, uint64_t, std::string, bool>::with<activate_result>,
   /// (account, hook id, limit) -> the hook's newest attempts.
   caf::replies_to<attempts_atom, std::string, uint64_t, uint64_t>::with<std::vector<storage::attempt_record>>,

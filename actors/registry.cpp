@@ -301,6 +301,9 @@ void on_hook_state(self_ptr self, uint64_t id, bool active, int64_t at, std::str
     return;
   i->second.active = active;
   i->second.deactivated_at_ms = active ? 0 : at;
+  auto account = st.accounts.find(i->second.account);
+  if (account == st.accounts.end())
+    return;
   storage::batch b;
   if (!active) {
     storage::notification_record note;
@@ -315,9 +318,19 @@ void on_hook_state(self_ptr self, uint64_t id, bool active, int64_t at, std::str
     storage::put_counter(b, storage::meta_key::next_notification_id, st.next_notification_id);
     log::info("notification " + std::to_string(note.id) + " stored for account " + note.account
               + ": webhook " + std::to_string(id) + " deactivated");
+    auto& kept = account->second.notifications;
+    kept.insert(note.id);
     st.notifications[note.id] = std::move(note);
+    // The oldest go in the same batch, so the account never holds more.
+    while (kept.size() > st.ctx->limits.notifications_kept) {
+      auto oldest = *kept.begin();
+      kept.erase(kept.begin());
+      st.notifications.erase(oldest);
+      b.erase(storage::cf::notifications, storage::be64(oldest));
+    }
   } else {
-    for (auto& [nid, note] : st.notifications) {
+    for (auto nid : account->second.notifications) {
+      auto& note = st.notifications.at(nid);
       if (note.webhook_id == id && !note.read) {
         note.read = true;
         b.put(storage::cf::notifications, storage::be64(nid), note.encode());
@@ -334,12 +347,22 @@ void on_hook_state(self_ptr self, uint64_t id, bool active, int64_t at, std::str
                    });
 }
 
-/// The notification `id` if `token` is its unused link token.
-storage::notification_record* find_link(self_ptr self, uint64_t id, const std::string& token) {
+/// Whether the link of `note` has expired at `now`: its hook's buffer was
+/// purged --buffer-max-age after the deactivation, and the link with it.
+bool link_expired(const actor_context& ctx, const storage::notification_record& note, int64_t now) {
+  return now >= note.created_at_ms + ctx.delivery.buffer_max_age.count();
+}
+
+/// The notification `id` if `token` is its unused link token: errc::not_found
+/// for a wrong or used token, errc::expired for the right one past its time.
+caf::expected<storage::notification_record*> find_link(self_ptr self, uint64_t id,
+                                                       const std::string& token) {
   auto i = self->state.notifications.find(id);
   if (i == self->state.notifications.end() || i->second.token.empty()
       || !support::constant_time_equal(i->second.token, token))
-    return nullptr;
+    return make_error(errc::not_found, "no such link");
+  if (link_expired(*self->state.ctx, i->second, support::now_ms()))
+    return make_error(errc::expired, "link expired");
   return &i->second;
 }
 
@@ -352,14 +375,16 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
   st.next_hook_id = snapshot.next_hook_id;
   st.next_event_seq = snapshot.next_event_seq;
   st.next_notification_id = snapshot.next_notification_id;
-  for (auto& note : snapshot.notifications) {
-    auto nid = note.id;
-    st.notifications[nid] = std::move(note);
-  }
   for (auto& account : snapshot.accounts) {
     auto& entry = st.accounts[account.username];
     entry.generation = st.next_generation++;
     entry.record = std::move(account);
+  }
+  for (auto& note : snapshot.notifications) {
+    auto nid = note.id;
+    if (auto a = st.accounts.find(note.account); a != st.accounts.end())
+      a->second.notifications.insert(nid);
+    st.notifications[nid] = std::move(note);
   }
   // Only hooks with stored entries get an actor now; the others stay passive
   // until their first event or call.
@@ -568,6 +593,7 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       if (account == st.accounts.end())
         return make_error(errc::not_found, "unknown account");
       auto hook_ids = std::move(account->second.hooks);
+      auto note_ids = std::move(account->second.notifications);
       st.accounts.erase(account);
       // Running hook actors delete their own keys, passive hooks go with the
       // account's batch; a crash before all is done leaves hooks without an
@@ -591,13 +617,9 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
                              + detail_of(e));
                 });
       }
-      for (auto n = st.notifications.begin(); n != st.notifications.end();) {
-        if (n->second.account != username) {
-          ++n;
-          continue;
-        }
-        b.erase(storage::cf::notifications, storage::be64(n->first));
-        n = st.notifications.erase(n);
+      for (auto nid : note_ids) {
+        b.erase(storage::cf::notifications, storage::be64(nid));
+        st.notifications.erase(nid);
       }
       auto rp = self->make_response_promise<std::string>();
       st.writes.submit(*st.ctx->writer, caf::actor_cast<registry_actor>(self), std::move(b),
@@ -621,19 +643,34 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
     [=](state_atom, uint64_t id, bool active, int64_t at, std::string& reason) {
       on_hook_state(self, id, active, at, reason);
     },
-    [=](notes_atom, const std::string& account,
-        bool unread_only) -> std::vector<storage::notification_record> {
+    [=](notes_atom, const std::string& account, bool unread_only, uint64_t offset,
+        uint64_t limit) -> std::vector<storage::notification_record> {
       std::vector<storage::notification_record> out;
-      const auto& notes = self->state.notifications;
-      for (auto i = notes.rbegin(); i != notes.rend(); ++i)
-        if (i->second.account == account && !(unread_only && i->second.read))
-          out.push_back(i->second);
+      auto& st = self->state;
+      auto a = st.accounts.find(account);
+      if (a == st.accounts.end())
+        return out;
+      auto now = support::now_ms();
+      const auto& ids = a->second.notifications;
+      for (auto i = ids.rbegin(); i != ids.rend() && out.size() < limit; ++i) {
+        const auto& note = st.notifications.at(*i);
+        if (unread_only && note.read)
+          continue;
+        if (offset > 0) {
+          --offset;
+          continue;
+        }
+        out.push_back(note);
+        if (link_expired(*st.ctx, note, now))
+          out.back().token.clear();
+      }
       return out;
     },
     [=](link_atom, uint64_t id, const std::string& token) -> caf::result<notification_page> {
-      auto note = find_link(self, id, token);
-      if (!note)
-        return make_error(errc::not_found, "no such link");
+      auto found = find_link(self, id, token);
+      if (!found)
+        return std::move(found.error());
+      auto note = *found;
       auto hook = owned_hook(self, note->account, note->webhook_id);
       if (!hook)
         return make_error(errc::not_found, "webhook deleted");
@@ -654,9 +691,10 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
     },
     [=](link_atom, uint64_t id, const std::string& token,
         bool replay) -> caf::result<activate_result> {
-      auto note = find_link(self, id, token);
-      if (!note)
-        return make_error(errc::not_found, "no such link");
+      auto found = find_link(self, id, token);
+      if (!found)
+        return std::move(found.error());
+      auto note = *found;
       auto hook = owned_hook(self, note->account, note->webhook_id);
       if (!hook)
         return make_error(errc::not_found, "webhook deleted");

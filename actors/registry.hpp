@@ -70,6 +70,9 @@ struct registry_state {
     /// CreateWebHook calls admitted whose hook is not yet durable; they count
     /// against --max-hooks-per-account like the hooks themselves.
     uint64_t hooks_being_created = 0;
+    /// Ids of the account's notifications, oldest first (at most
+    /// `account_limits::notifications_kept` once a new one is stored).
+    std::set<uint64_t> notifications;
   };
 
   std::shared_ptr<actor_context> ctx;
@@ -80,7 +83,8 @@ struct registry_state {
   std::unordered_map<std::string, std::string> pending_idempotency;
   /// Payload bytes of ingestions waiting for the disk (for load shedding).
   uint64_t pending_ingest_bytes = 0;
-  /// System notifications by id (all accounts; there is one per deactivation).
+  /// System notifications by id (all accounts; there is one per deactivation,
+  /// and each account keeps its newest `account_limits::notifications_kept`).
   std::map<uint64_t, storage::notification_record> notifications;
   uint64_t next_notification_id = 1;
   std::map<uint64_t, hook_entry> hooks;

@@ -37,6 +37,7 @@ unsigned http_status(errc code) {
     case errc::login_failed: return 401;
     case errc::not_found: return 404;
     case errc::already_exists: return 409;
+    case errc::expired: return 410;
     case errc::limit_exceeded: return 413;
     case errc::overloaded:
     case errc::shutting_down: return 503;

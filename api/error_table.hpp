@@ -30,7 +30,7 @@ mw_error envelope_error(errc code);
 /// <name>` take the parameter name; the others ignore it.
 std::string envelope_message(mw_error err, std::string_view param = {});
 
-/// HTTP status of an error in the JSON APIs (400, 401, 404, 409, 413, 500, 503).
+/// HTTP status of an error in the JSON APIs (400, 401, 404, 409, 410, 413, 500, 503).
 unsigned http_status(errc code);
 
 /// `{"error":<n>,"message":"…","result":null}` with the given HTTP status.

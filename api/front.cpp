@@ -297,9 +297,18 @@ void get_notifications(front_ptr self, const call_ptr& c) {
   auto unread = c->params.get_bool("unreadOnly");
   if (unread.invalid())
     return reply(c, mw_error::invalid_parameter, "unreadOnly");
+  auto limit = c->params.get_limit("limit");
+  if (limit.invalid())
+    return reply(c, mw_error::invalid_parameter, "limit");
+  auto offset = c->params.get_offset("offset");
+  if (offset.invalid())
+    return reply(c, mw_error::invalid_parameter, "offset");
+  // Default and maximum: every notification the account keeps.
+  auto most = self->state.rt->context().limits.notifications_kept;
+  auto n = limit.ok() ? std::min(limit.value, most) : most;
   const auto& base = *self->state.rt->config().public_url;
   self->request(self->state.rt->registry(), caf::infinite, notes_atom::value, c->username,
-                unread.ok() && unread.value)
+                unread.ok() && unread.value, offset.ok() ? offset.value : uint64_t{0}, n)
     .then([c, base](std::vector<storage::notification_record>& notes) {
             c->ex->respond(envelope_ok(notifications_json(notes, base)));
           },
@@ -556,6 +565,8 @@ void handle_notification_link(front_ptr self, std::shared_ptr<http_exchange> ex,
   auto not_found = [ex](caf::error& err) {
     if (code_of(err) == errc::not_found)
       return ex->respond(activation_error_page(404, "This link is not valid or was already used"));
+    if (code_of(err) == errc::expired)
+      return ex->respond(activation_expired_page());
     log::error("notification link failed: " + detail_of(err));
     ex->respond(activation_error_page(500, "Something went wrong; please try again"));
   };

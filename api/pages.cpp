@@ -117,6 +117,14 @@ http_response activation_done_page(const activate_result& result, bool replay) {
   return html(200, "Webhook " + id + " reactivated", body);
 }
 
+http_response activation_expired_page() {
+  std::string body = "<h1>This link has expired</h1><p>The events buffered while the webhook was "
+                     "inactive have been discarded, and this link no longer reactivates it. "
+                     "The webhook can still be reactivated through the API "
+                     "(ActivateWebHook).</p>";
+  return html(410, "Link expired", body);
+}
+
 http_response activation_error_page(unsigned status, std::string_view text) {
   std::string body = "<h1>";
   body += html_escape(text);

@@ -19,6 +19,10 @@ http_response activation_page(const notification_page& page, std::string_view to
 /// The confirmation after a button was pressed.
 http_response activation_done_page(const activate_result& result, bool replay);
 
+/// The 410 page of a link whose time has passed: --buffer-max-age after the
+/// deactivation the buffer was discarded, and the link with it.
+http_response activation_expired_page();
+
 /// A page for a wrong or used link (404) or another problem.
 http_response activation_error_page(unsigned status, std::string_view text);
 

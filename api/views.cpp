@@ -97,7 +97,7 @@ std::string notifications_json(const std::vector<storage::notification_record>& 
     w.member("reason", n.reason);
     w.key("activate_url");
     if (n.token.empty()) {
-      w.null();  // used up
+      w.null();  // used up, or expired with the buffer
     } else {
       std::string url{public_url};
       url += "/notifications/" + std::to_string(n.id) + "/activate?token=" + n.token;

@@ -16,6 +16,7 @@ const char* to_string(errc code) noexcept {
     case errc::shutting_down: return "shutting_down";
     case errc::internal: return "internal";
     case errc::limit_exceeded: return "limit_exceeded";
+    case errc::expired: return "expired";
   }
   return "unknown";
 }

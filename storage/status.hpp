@@ -24,6 +24,7 @@ enum class errc : uint8_t {
   shutting_down,       ///< The server is stopping.
   internal,            ///< Anything else; logged with detail.
   limit_exceeded,      ///< A bound of an account or of one request was reached.
+  expired,             ///< It existed, but its time has passed (a notification link).
 };
 
 /// Short, stable name of a code, for logs.

@@ -14,6 +14,7 @@
 #include "actors/registry.hpp"
 #include "actors/sender.hpp"
 #include "actors/support/crypto.hpp"
+#include "actors/support/time_format.hpp"
 #include "common/temp_dir.hpp"
 #include "storage/column_families.hpp"
 #include "storage/keys.hpp"
@@ -151,6 +152,35 @@ protected:
     EXPECT_TRUE((std::holds_alternative<std::vector<hook_view>>(r)));
     return std::holds_alternative<std::vector<hook_view>>(r) ? std::get<0>(r)
                                                             : std::vector<hook_view>{};
+  }
+
+  /// Sends a hook's change of state as its actor would.
+  void hook_state(uint64_t id, bool active, int64_t at) {
+    caf::anon_send(registry_, state_atom::value, id, active, at, std::string{"HTTP 503"});
+  }
+
+  /// GetNotifications as the front actor asks for it.
+  std::vector<storage::notification_record> notes(const std::string& account, bool unread_only,
+                                                  uint64_t offset, uint64_t limit) {
+    auto r = ask<std::vector<storage::notification_record>>(notes_atom::value, account,
+                                                            unread_only, offset, limit);
+    EXPECT_TRUE((std::holds_alternative<std::vector<storage::notification_record>>(r)));
+    return std::holds_alternative<std::vector<storage::notification_record>>(r)
+             ? std::get<0>(r)
+             : std::vector<storage::notification_record>{};
+  }
+
+  /// The notification records on disk, by id.
+  std::map<uint64_t, storage::notification_record> stored_notes() {
+    std::map<uint64_t, storage::notification_record> out;
+    auto st = store_->scan(storage::cf::notifications, {}, {},
+                           [&](std::string_view, std::string_view value) {
+                             if (auto note = storage::notification_record::decode(value))
+                               out[note->id] = *note;
+                             return true;
+                           });
+    EXPECT_TRUE(st.is_ok()) << st.message();
+    return out;
   }
 
   /// Applied to the context before the registry starts (set before open()).
@@ -525,6 +555,95 @@ TEST_F(registry_test, deleting_an_account_deletes_its_passive_hooks) {
     ASSERT_TRUE(stored.has_value());
     EXPECT_FALSE(stored.value().has_value()) << "webhook " << id;
   }
+}
+
+std::vector<uint64_t> ids_of(const std::vector<storage::notification_record>& notes) {
+  std::vector<uint64_t> ids;
+  for (const auto& n : notes)
+    ids.push_back(n.id);
+  return ids;
+}
+
+TEST_F(registry_test, an_account_keeps_only_its_newest_thousand_notifications) {
+  add_account("acme");
+  add_account("other");
+  auto hook = add_hook("acme", "zap", "optin_finalized");
+  auto theirs = add_hook("other", "zap", "optin_finalized");
+  auto now = support::now_ms();
+  hook_state(theirs, false, now);
+  hook_state(theirs, false, now);
+  constexpr uint64_t stored = 1003;
+  for (uint64_t i = 0; i < stored; ++i)
+    hook_state(hook, false, now);
+  // Ids 1 and 2 are other's; acme's are 3 … 1005, of which 6 … 1005 are kept.
+  auto all = notes("acme", false, 0, 5000);
+  ASSERT_EQ(all.size(), 1000u);
+  EXPECT_EQ(all.front().id, 1005u);
+  EXPECT_EQ(all.back().id, 6u);
+  EXPECT_EQ(ids_of(notes("other", false, 0, 5000)), (std::vector<uint64_t>{2, 1}))
+    << "another account's notifications are not touched";
+  std::map<uint64_t, storage::notification_record> on_disk;
+  EXPECT_TRUE(eventually([&] {
+    on_disk = stored_notes();
+    return on_disk.size() == 1002 && on_disk.count(1005);
+  })) << on_disk.size() << " notifications on disk";
+  for (uint64_t gone : {3, 4, 5})
+    EXPECT_EQ(on_disk.count(gone), 0u) << "notification " << gone << " deleted from disk";
+  EXPECT_EQ(on_disk.count(6), 1u);
+  EXPECT_EQ(on_disk.count(1), 1u);
+}
+
+TEST_F(registry_test, notifications_come_in_pages_newest_first_after_the_unread_filter) {
+  add_account("acme");
+  auto a = add_hook("acme", "zap", "optin_finalized");
+  auto b = add_hook("acme", "crm", "optin_finalized");
+  auto now = support::now_ms();
+  for (auto id : {a, b, a, b, a})  // notifications 1 … 5
+    hook_state(id, false, now);
+  hook_state(a, true, 0);  // a's notifications 1, 3, 5 become read
+  EXPECT_EQ(ids_of(notes("acme", false, 0, 1000)), (std::vector<uint64_t>{5, 4, 3, 2, 1}));
+  EXPECT_EQ(ids_of(notes("acme", false, 1, 2)), (std::vector<uint64_t>{4, 3}));
+  EXPECT_EQ(ids_of(notes("acme", false, 4, 2)), (std::vector<uint64_t>{1}));
+  EXPECT_TRUE(notes("acme", false, 5, 1000).empty());
+  EXPECT_TRUE(notes("acme", false, UINT64_MAX, 1000).empty());
+  EXPECT_EQ(ids_of(notes("acme", true, 0, 1000)), (std::vector<uint64_t>{4, 2}));
+  EXPECT_EQ(ids_of(notes("acme", true, 1, 1)), (std::vector<uint64_t>{2}));
+  EXPECT_TRUE(notes("nobody", false, 0, 1000).empty());
+}
+
+TEST_F(registry_test, a_link_expires_buffer_max_age_after_the_deactivation) {
+  add_account("acme");
+  auto old_hook = add_hook("acme", "zap", "optin_finalized");
+  auto new_hook = add_hook("acme", "crm", "optin_finalized");
+  auto max_age = ctx_->delivery.buffer_max_age.count();
+  auto now = support::now_ms();
+  hook_state(old_hook, false, now - max_age - 1000);  // notification 1: expired
+  hook_state(new_hook, false, now);                   // notification 2: valid
+  auto listed = notes("acme", false, 0, 1000);
+  ASSERT_EQ(ids_of(listed), (std::vector<uint64_t>{2, 1}));
+  EXPECT_FALSE(listed[0].token.empty()) << "a valid link is shown";
+  EXPECT_TRUE(listed[1].token.empty()) << "an expired link is not shown";
+
+  std::map<uint64_t, storage::notification_record> on_disk;
+  ASSERT_TRUE(eventually([&] {
+    on_disk = stored_notes();
+    return on_disk.size() == 2;
+  }));
+  const auto expired_token = on_disk.at(1).token;
+  ASSERT_FALSE(expired_token.empty());
+  auto page = ask<notification_page>(link_atom::value, uint64_t{1}, expired_token);
+  ASSERT_TRUE(std::holds_alternative<caf::error>(page));
+  EXPECT_EQ(code_of(std::get<caf::error>(page)), errc::expired);
+  auto used = ask<activate_result>(link_atom::value, uint64_t{1}, expired_token, true);
+  ASSERT_TRUE(std::holds_alternative<caf::error>(used));
+  EXPECT_EQ(code_of(std::get<caf::error>(used)), errc::expired);
+  auto wrong = ask<notification_page>(link_atom::value, uint64_t{1}, std::string{"wrong"});
+  ASSERT_TRUE(std::holds_alternative<caf::error>(wrong));
+  EXPECT_EQ(code_of(std::get<caf::error>(wrong)), errc::not_found) << "a wrong token stays a 404";
+
+  auto valid = ask<notification_page>(link_atom::value, uint64_t{2}, on_disk.at(2).token);
+  ASSERT_TRUE(std::holds_alternative<notification_page>(valid));
+  EXPECT_EQ(std::get<notification_page>(valid).hook.record.id, new_hook);
 }
 
 TEST_F(registry_test, creations_past_the_hook_limit_are_refused_even_when_they_arrive_together) {

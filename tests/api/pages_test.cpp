@@ -36,9 +36,22 @@ TEST(html, activation_page_escapes_user_values_and_has_both_buttons) {
   EXPECT_NE(res.body.find("value=\"tok&quot;en\""), std::string::npos);
 }
 
-TEST(error_table, bounds_map_to_error_3_and_to_413) {
+TEST(html, expired_link_page_is_a_410_that_says_so) {
+  auto res = activation_expired_page();
+  EXPECT_EQ(res.status, 410u);
+  EXPECT_EQ(res.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(res.body.find("<h1>This link has expired</h1>"), std::string::npos);
+  EXPECT_EQ(res.body.find("<form"), std::string::npos);
+  bool no_store = false;
+  for (const auto& [name, value] : res.headers)
+    no_store = no_store || (name == "Cache-Control" && value == "no-store");
+  EXPECT_TRUE(no_store);
+}
+
+TEST(error_table, bounds_map_to_error_3_and_to_413_or_410) {
   EXPECT_EQ(envelope_error(errc::limit_exceeded), mw_error::invalid_parameter);
   EXPECT_EQ(http_status(errc::limit_exceeded), 413u);
+  EXPECT_EQ(http_status(errc::expired), 410u);
 }
 
 TEST(error_table, maps_codes_to_envelope_numbers_and_http_statuses) {
