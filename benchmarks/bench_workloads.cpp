@@ -109,6 +109,24 @@ struct server_handle {
   bool managed() const { return proc != nullptr; }
 };
 
+/// --max-hooks-per-account and --max-fanout-bytes large enough for what the
+/// selected workloads create (the benchmark measures throughput, not these
+/// bounds); a --server-arg given later overrides them.
+std::vector<std::string> bound_args(const options& opt) {
+  uint64_t hooks = static_cast<uint64_t>(std::max(opt.hooks, opt.isolation_hooks));
+  for (int f : opt.fanout)
+    hooks = std::max(hooks, static_cast<uint64_t>(f));
+  const auto n = static_cast<uint64_t>(opt.hooks_scale);
+  const auto accounts = static_cast<uint64_t>(std::max(1, std::min(opt.scale_accounts, opt.hooks_scale)));
+  hooks = std::max(hooks, (n + accounts - 1) / accounts);
+  hooks = std::min<uint64_t>(hooks + 1, 10'000'000);
+  const uint64_t event_bytes = static_cast<uint64_t>(std::max(opt.payload_bytes, 64)) + 64;
+  const uint64_t fanout = std::clamp<uint64_t>(
+      event_bytes * hooks * static_cast<uint64_t>(std::max(opt.batch_size, 1)), 1024, 1ull << 40);
+  return {"--max-hooks-per-account", std::to_string(hooks), "--max-fanout-bytes",
+          std::to_string(fanout)};
+}
+
 std::unique_ptr<server_handle> start_server(bench_run& run, const std::string& workload,
                                             const std::vector<std::string>& events) {
   auto s = std::make_unique<server_handle>();
@@ -134,6 +152,8 @@ std::unique_ptr<server_handle> start_server(bench_run& run, const std::string& w
     args.push_back("--events");
     args.push_back(list);
   }
+  for (auto& a : bound_args(run.opt))
+    args.push_back(std::move(a));
   for (const auto& a : run.opt.server_args)
     args.push_back(a);
   std::vector<std::string> argv{run.rec.server_binary};
