@@ -545,6 +545,11 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       // account, which recovery deletes.
       storage::batch b;
       b.erase(storage::cf::accounts, username);
+      // A recreated account must not answer its predecessor's event ids.
+      auto [idem_lo, idem_hi] = storage::idempotency_range(username);
+      b.erase_range(storage::cf::idempotency, idem_lo, idem_hi);
+      for (auto p = st.pending_idempotency.begin(); p != st.pending_idempotency.end();)
+        p = p->first.starts_with(idem_lo) ? st.pending_idempotency.erase(p) : std::next(p);
       for (auto id : hook_ids) {
         auto i = st.hooks.find(id);
         if (i == st.hooks.end())
