@@ -15,6 +15,7 @@ const char* to_string(errc code) noexcept {
     case errc::overloaded: return "overloaded";
     case errc::shutting_down: return "shutting_down";
     case errc::internal: return "internal";
+    case errc::storage_unavailable: return "storage_unavailable";
   }
   return "unknown";
 }

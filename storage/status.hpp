@@ -23,6 +23,7 @@ enum class errc : uint8_t {
   overloaded,          ///< The server sheds load; retry later.
   shutting_down,       ///< The server is stopping.
   internal,            ///< Anything else; logged with detail.
+  storage_unavailable, ///< The database refuses writes until it recovers; retry later.
 };
 
 /// Short, stable name of a code, for logs.
