@@ -37,7 +37,8 @@ unsigned http_status(errc code) {
     case errc::not_found: return 404;
     case errc::already_exists: return 409;
     case errc::overloaded:
-    case errc::shutting_down: return 503;
+    case errc::shutting_down:
+    case errc::storage_unavailable: return 503;
     default: return 500;
   }
 }
