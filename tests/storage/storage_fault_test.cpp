@@ -185,5 +185,30 @@ TEST_F(StorageFault, StopWhileTheDiskStaysFullAbandonsRetainedBatchesPromptly) {
   EXPECT_FALSE(has_key(*db_, "kept"));
 }
 
+TEST_F(StorageFault, AResumeThatKeepsTheFailedLogIsAnErrorNotAWriteThatAborts) {
+  // Every memtable empty: RocksDB 7.8 then resumes without replacing the
+  // write-ahead log that failed, and a write to that log would abort.
+  ASSERT_TRUE(db_->compact(cf::meta));
+  ASSERT_TRUE(db_->compact(cf::queue));
+  disk_.fill("filler");
+  auto failed = db_->write(one_put("lost", std::string(100'000, 'l')), true);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.code(), errc::storage_failed) << failed.message();
+  std::filesystem::remove(disk_.sub("filler"));
+  auto resumed = db_->resume();
+  EXPECT_FALSE(resumed) << "resume() must not report writes as safe";
+  EXPECT_EQ(resumed.code(), errc::storage_failed);
+  EXPECT_NE(resumed.message().find("restart"), std::string::npos) << resumed.message();
+
+  // A restart recovers.
+  db_.reset();
+  auto reopened = store::open(disk_.sub("db"));
+  ASSERT_TRUE(reopened) << reopened.error().message();
+  EXPECT_TRUE((*reopened)->write(one_put("after", "a"), true));
+  EXPECT_TRUE(has_key(**reopened, "before"));
+  EXPECT_TRUE(has_key(**reopened, "after"));
+  EXPECT_FALSE(has_key(**reopened, "lost"));
+}
+
 } // namespace
 } // namespace hookwerk::storage

@@ -40,7 +40,7 @@ TEST(StorageFault, AFullDiskIsVisibleRefusedAndRecoveredFromWithoutLosingAccepte
   const auto event = fresh_event();
   webhook hook;
   ASSERT_TRUE(create_webhook(server, acme, "disk", event, rx.url("/disk"), hook));
-  ASSERT_TRUE(metric_is(server, "hookwerk_storage_healthy 1"));
+  EXPECT_TRUE(metric_is(server, "hookwerk_storage_healthy 1"));
 
   std::vector<std::string> accepted;  // every event id answered 202
   int seq = 0;
