@@ -9,11 +9,11 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/context.hpp"
 #include "actors/support/log.hpp"
 #include "api/error_table.hpp"
 #include "api/front.hpp"
 #include "api/http_server.hpp"
-#include "actors/context.hpp"
 #include "engine/runtime.hpp"
 #include "storage/writer.hpp"
 
@@ -71,8 +71,8 @@ void log_storage_event(const storage::storage_event& e) {
       break;
     case kind::abandoned:
       log::error("storage did not recover before shutdown: " + std::to_string(e.batches)
-                 + " write(s) of delivery state not persisted; the events they concern are "
-                   "delivered again after the restart");
+                 + " waiting write(s) not persisted (delivery outcomes, queue moves, "
+                   "deletions); the events they concern are delivered again after the restart");
       break;
   }
 }
