@@ -23,8 +23,10 @@ std::string queue_key(const hook_state& st, uint64_t seq) {
 }
 
 /// Writes `b` through the group-commit writer without waiting for it: no
-/// completion message comes back, the writer thread only logs a failure (the
-/// entries stay pending and are retried after a restart at the latest).
+/// completion message comes back. When the storage fails, the writer keeps
+/// the batch and writes it once the storage recovered (on_failure::retain);
+/// only a shutdown before that loses it, and then the disk still holds the
+/// state before it (entries stay pending and are delivered again).
 /// `unsynced` counts these writes until they are done, for idle().
 void persist(self_ptr self, storage::batch b) {
   auto& st = self->state;
@@ -591,10 +593,12 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
       // An empty batch completes after every write submitted before it, so
       // the answer includes the attempts whose records are still on their way.
       auto rp = self->make_response_promise<std::vector<storage::attempt_record>>();
-      self->state.writes.submit(*self->state.ctx->writer, caf::actor_cast<hook_actor>(self),
-                                storage::batch{}, [self, rp, limit](const status&) mutable {
-                                  rp.deliver(read_attempts(self, limit));
-                                });
+      // While the storage fails, the answer does not wait for its recovery
+      // and may miss the attempts whose records wait for it.
+      self->state.writes.submit(
+        *self->state.ctx->writer, caf::actor_cast<hook_actor>(self), storage::batch{},
+        [self, rp, limit](const status&) mutable { rp.deliver(read_attempts(self, limit)); },
+        storage::on_failure::report);
       return rp;
     },
     [=](purge_atom, int64_t deactivated_at) {

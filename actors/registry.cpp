@@ -93,10 +93,22 @@ hook_actor live_hook(self_ptr self, registry_state::hook_entry& entry) {
   return entry.handle;
 }
 
+/// While the database refuses writes (a write failed and it has not
+/// recovered yet), calls that would write are refused at once.
+bool storage_refuses(self_ptr self) {
+  return !self->state.ctx->writer->healthy();
+}
+
+caf::error storage_unavailable() {
+  return make_error(errc::storage_unavailable, "storage refuses writes until it recovers");
+}
+
 /// Routes events to hook queues in one durable batch; answers once durable.
 caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
   auto& st = self->state;
   auto& ctx = *st.ctx;
+  if (storage_refuses(self))
+    return storage_unavailable();
   auto item_prefix = [&](size_t i) {
     return cmd.batch ? "item " + std::to_string(i + 1) + ": " : std::string{};
   };
@@ -244,7 +256,8 @@ caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
                      }
                      st.ctx->stats.events_ingested.fetch_add(new_events, std::memory_order_relaxed);
                      rp.deliver(std::move(reply));
-                   });
+                   },
+                   storage::on_failure::report);
   return rp;
 }
 
@@ -427,6 +440,8 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       auto account = st.accounts.find(cmd.account);
       if (account == st.accounts.end())
         return make_error(errc::login_failed, "account vanished");
+      if (storage_refuses(self))
+        return storage_unavailable();
       auto& acct = account->second;
       auto max_hooks = st.ctx->limits.max_hooks_per_account;
       if (acct.hooks.size() + acct.hooks_being_created >= max_hooks)
@@ -467,7 +482,8 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
                          hook_view view;
                          view.record = std::move(record);
                          rp.deliver(std::move(view));
-                       });
+                       },
+                       storage::on_failure::report);
       return rp;
     },
     [=](list_hooks_cmd& cmd) -> caf::result<std::vector<hook_view>> {
@@ -514,6 +530,8 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
     },
     [=](activate_atom, const std::string& account, uint64_t id,
         bool replay) -> caf::result<activate_result> {
+      if (storage_refuses(self))
+        return storage_unavailable();
       auto handle = actor_for_call(self, account, id);
       if (!handle)
         return std::move(handle.error());
@@ -523,6 +541,8 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       auto entry = owned_hook(self, account, id);
       if (!entry)
         return make_error(errc::not_found, "webhook not found");
+      if (storage_refuses(self))
+        return storage_unavailable();
       // Unindexed first: no event routed from now on can reach the hook, and
       // every one routed before is written before the hook's deletion.
       auto saved = *entry;
@@ -543,7 +563,8 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
             if (self->state.accounts.count(saved.account))
               index_hook(self, saved);
             rp.deliver(make_error(s));
-          });
+          },
+          storage::on_failure::report);
         return rp;
       }
       ++saved.sent;
@@ -568,6 +589,8 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       auto& st = self->state;
       if (st.accounts.count(record.username) || st.accounts_being_created.count(record.username))
         return make_error(errc::already_exists, "account exists");
+      if (storage_refuses(self))
+        return storage_unavailable();
       st.accounts_being_created.insert(record.username);
       storage::batch b;
       b.put(storage::cf::accounts, record.username, record.encode());
@@ -584,7 +607,8 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
                          entry.generation = st.next_generation++;
                          entry.record = record;
                          rp.deliver(record.username);
-                       });
+                       },
+                       storage::on_failure::report);
       return rp;
     },
     [=](delete_atom, const std::string& username) -> caf::result<std::string> {
@@ -592,6 +616,8 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       auto account = st.accounts.find(username);
       if (account == st.accounts.end())
         return make_error(errc::not_found, "unknown account");
+      if (storage_refuses(self))
+        return storage_unavailable();
       auto hook_ids = std::move(account->second.hooks);
       auto note_ids = std::move(account->second.notifications);
       st.accounts.erase(account);
@@ -600,6 +626,11 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       // account, which recovery deletes.
       storage::batch b;
       b.erase(storage::cf::accounts, username);
+      // A recreated account must not answer its predecessor's event ids.
+      auto [idem_lo, idem_hi] = storage::idempotency_range(username);
+      b.erase_range(storage::cf::idempotency, idem_lo, idem_hi);
+      for (auto p = st.pending_idempotency.begin(); p != st.pending_idempotency.end();)
+        p = p->first.starts_with(idem_lo) ? st.pending_idempotency.erase(p) : std::next(p);
       for (auto id : hook_ids) {
         auto i = st.hooks.find(id);
         if (i == st.hooks.end())
@@ -698,16 +729,23 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       auto hook = owned_hook(self, note->account, note->webhook_id);
       if (!hook)
         return make_error(errc::not_found, "webhook deleted");
-      // Used up now, whatever happens next: a link works once.
+      if (storage_refuses(self))
+        return storage_unavailable();
+      // Used up now, whatever happens next: a link works once (unless
+      // storing that fails, which gives the link back).
+      auto used = std::move(note->token);
       note->token.clear();
       storage::batch b;
       b.put(storage::cf::notifications, storage::be64(note->id), note->encode());
       auto rp = self->make_response_promise<activate_result>();
       auto& st = self->state;
       st.writes.submit(*st.ctx->writer, caf::actor_cast<registry_actor>(self), std::move(b),
-                       [self, rp, account = note->account, hook_id = note->webhook_id,
-                        replay](const status& s) mutable {
+                       [self, rp, account = note->account, hook_id = note->webhook_id, replay,
+                        note_id = note->id, used = std::move(used)](const status& s) mutable {
                          if (!s) {
+                           auto n = self->state.notifications.find(note_id);
+                           if (n != self->state.notifications.end() && n->second.token.empty())
+                             n->second.token = std::move(used);
                            rp.deliver(make_error(s));
                            return;
                          }
@@ -724,7 +762,8 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
                          self->request(handle, caf::infinite, activate_atom::value, replay)
                            .then([rp](activate_result& r) mutable { rp.deliver(std::move(r)); },
                                  [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
-                       });
+                       },
+                       storage::on_failure::report);
       return rp;
     },
     [=](attempts_atom, const std::string& account, uint64_t id,

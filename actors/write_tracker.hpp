@@ -21,14 +21,18 @@ class write_tracker {
 public:
   using continuation = std::function<void(const status&)>;
 
-  /// Submits `b`; `k` runs inside the actor once the batch is durable (or failed).
+  /// Submits `b`; `k` runs inside the actor once the batch is durable (or
+  /// failed). `mode` says what a failure of the storage does to it (see
+  /// storage::on_failure): with `retain`, `k` waits for the storage to recover.
   template <class Handle>
-  void submit(storage::writer& w, const Handle& self, storage::batch b, continuation k) {
+  void submit(storage::writer& w, const Handle& self, storage::batch b, continuation k,
+              storage::on_failure mode = storage::on_failure::retain) {
     auto token = next_token_++;
     pending_.emplace(token, std::move(k));
-    w.submit(std::move(b), [self, token](status st) {
-      caf::anon_send(self, persisted_atom::value, token, std::move(st));
-    });
+    w.submit(
+      std::move(b),
+      [self, token](status st) { caf::anon_send(self, persisted_atom::value, token, std::move(st)); },
+      mode);
   }
 
   /// Handles the `persisted_atom` message for `token`.

@@ -40,7 +40,8 @@ unsigned http_status(errc code) {
     case errc::expired: return 410;
     case errc::limit_exceeded: return 413;
     case errc::overloaded:
-    case errc::shutting_down: return 503;
+    case errc::shutting_down:
+    case errc::storage_unavailable: return 503;
     default: return 500;
   }
 }

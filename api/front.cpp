@@ -532,8 +532,9 @@ void handle_ingest(front_ptr self, std::shared_ptr<http_exchange> ex) {
           return ex->respond(json_error(400, detail_of(err)));
         if (code == errc::limit_exceeded)
           return ex->respond(json_error(413, detail_of(err)));
-        if (code == errc::overloaded) {
-          auto res = json_error(503, "overloaded, retry later");
+        if (code == errc::overloaded || code == errc::storage_unavailable) {
+          auto res = json_error(503, code == errc::overloaded ? "overloaded, retry later"
+                                                              : "storage unavailable, retry later");
           res.headers.emplace_back("Retry-After", "1");
           return ex->respond(std::move(res));
         }
@@ -619,7 +620,7 @@ void handle_metrics(front_ptr self, std::shared_ptr<http_exchange> ex) {
     .then(
       [self, ex](const registry_stats& stats) {
         auto& ctx = self->state.rt->context();
-        auto out = metrics_text(stats, ctx.stats, ctx.hook_actors.load());
+        auto out = metrics_text(stats, ctx.stats, ctx.hook_actors.load(), ctx.writer->stats());
         http_response res;
         res.content_type = "text/plain; version=0.0.4; charset=utf-8";
         res.body = std::move(out);

@@ -48,7 +48,8 @@ uint64_t non_negative(int64_t x) { return x < 0 ? 0 : static_cast<uint64_t>(x); 
 
 } // namespace
 
-std::string metrics_text(const registry_stats& registry, const metrics& m, int64_t hook_actors) {
+std::string metrics_text(const registry_stats& registry, const metrics& m, int64_t hook_actors,
+                         const storage::writer_stats& storage) {
   writer w;
   w.header("hookwerk_events_ingested_total", "counter", "Events accepted by /v1/events.");
   w.sample("hookwerk_events_ingested_total", "", m.events_ingested.load());
@@ -96,6 +97,17 @@ std::string metrics_text(const registry_stats& registry, const metrics& m, int64
 
   w.header("hookwerk_hook_actors", "gauge", "Hook actors running.");
   w.sample("hookwerk_hook_actors", "", non_negative(hook_actors));
+
+  w.header("hookwerk_storage_healthy", "gauge",
+           "1 while the database accepts writes, 0 from a failed write until it recovers.");
+  w.sample("hookwerk_storage_healthy", "", uint64_t{storage.healthy ? 1u : 0u});
+
+  w.header("hookwerk_storage_errors_total", "counter", "Synced writes the database failed.");
+  w.sample("hookwerk_storage_errors_total", "", storage.failed_groups);
+
+  w.header("hookwerk_storage_recoveries_total", "counter",
+           "Times the database accepted writes again after failing.");
+  w.sample("hookwerk_storage_recoveries_total", "", storage.recoveries);
   return w.take();
 }
 

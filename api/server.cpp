@@ -1,6 +1,7 @@
 #include "api/server.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -8,11 +9,13 @@
 
 #include <caf/actor.hpp>
 
+#include "actors/context.hpp"
 #include "actors/support/log.hpp"
 #include "api/error_table.hpp"
 #include "api/front.hpp"
 #include "api/http_server.hpp"
 #include "engine/runtime.hpp"
+#include "storage/writer.hpp"
 
 namespace hookwerk::api {
 
@@ -42,6 +45,37 @@ private:
   caf::actor front_;
   std::atomic<bool> open_{false};
 };
+
+/// One log line per change of the storage's state (SPEC §7).
+void log_storage_event(const storage::storage_event& e) {
+  using kind = storage::storage_event::kind;
+  auto seconds = [](std::chrono::milliseconds d) {
+    return std::to_string(d.count() / 1000) + "." + std::to_string(d.count() % 1000 / 100) + " s";
+  };
+  switch (e.what) {
+    case kind::current: break;
+    case kind::failed:
+      log::error("storage error: " + e.error.message()
+                 + "; ingestion and changes are refused (503, error 9) until the database "
+                   "recovers; next attempt to resume in "
+                 + seconds(e.next_try));
+      break;
+    case kind::still_failing:
+      log::error("storage still failing after " + std::to_string(e.attempts)
+                 + " attempt(s) to resume: " + e.error.message() + "; next attempt in "
+                 + seconds(e.next_try));
+      break;
+    case kind::recovered:
+      log::info("storage recovered after " + seconds(e.degraded_for) + " ("
+                + std::to_string(e.attempts) + " attempt(s) to resume); serving again");
+      break;
+    case kind::abandoned:
+      log::error("storage did not recover before shutdown: " + std::to_string(e.batches)
+                 + " waiting write(s) not persisted (delivery outcomes, queue moves, "
+                   "deletions); the events they concern are delivered again after the restart");
+      break;
+  }
+}
 
 } // namespace
 
@@ -84,6 +118,12 @@ int run_server(const engine::serve_config& cfg) {
   auto front = spawn_front(runtime);
   requests.open(front);
   server.set_ready(true);
+  // /readyz follows the storage: 503 from a failed write until it recovers.
+  auto& writer = *runtime.context().writer;
+  writer.set_listener([&server](const storage::storage_event& e) {
+    log_storage_event(e);
+    server.set_ready(e.healthy);
+  });
   log::info("hookwerk ready on " + *bound);
   std::printf("listening on http://%s\n", bound->c_str());
   std::fflush(stdout);
@@ -92,6 +132,7 @@ int run_server(const engine::serve_config& cfg) {
   sigwait(&signals, &sig);
   log::info(std::string{"received "} + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
 
+  writer.set_listener(log_storage_event);
   server.set_ready(false);
   server.stop_accepting();
   requests.close();

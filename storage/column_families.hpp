@@ -18,6 +18,8 @@ namespace hookwerk::storage {
 //                   "admin_token"           text
 //                   "ingest_token"          text
 //                   "instance_id"           text, random, prefix of event ids
+//                   "storage_probe"         u64 big-endian, unix ms of the last
+//                                           recovery from a failed write (writer.hpp)
 //   accounts      username (raw bytes)                 → account_record
 //   hooks         be64(hook_id)                        → hook_record
 //   queue         be64(hook_id) ‖ be64(event_seq)      → queue_entry (pending delivery)
@@ -68,6 +70,7 @@ inline constexpr std::string_view next_notification_id = "next_notification_id";
 inline constexpr std::string_view admin_token = "admin_token";
 inline constexpr std::string_view ingest_token = "ingest_token";
 inline constexpr std::string_view instance_id = "instance_id";
+inline constexpr std::string_view storage_probe = "storage_probe";
 } // namespace meta_key
 
 /// The schema version written on first open.

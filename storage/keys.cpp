@@ -53,4 +53,12 @@ std::string idempotency_key(std::string_view account, std::string_view key) {
   return out;
 }
 
+std::pair<std::string, std::string> idempotency_range(std::string_view account) {
+  std::string begin{account};
+  begin.push_back('\0');
+  std::string end{account};
+  end.push_back('\x01');
+  return {std::move(begin), std::move(end)};
+}
+
 } // namespace hookwerk::storage

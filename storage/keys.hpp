@@ -32,4 +32,9 @@ std::pair<std::string, std::string> hook_range(uint64_t hook_id);
 /// (otherwise keys of different accounts could collide).
 std::string idempotency_key(std::string_view account, std::string_view key);
 
+/// The half-open key range [account ‖ 0x00, account ‖ 0x01) holding every
+/// idempotency_key of `account` and no key of any other account (usernames
+/// contain no 0x00 byte).
+std::pair<std::string, std::string> idempotency_range(std::string_view account);
+
 } // namespace hookwerk::storage

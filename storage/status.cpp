@@ -17,6 +17,7 @@ const char* to_string(errc code) noexcept {
     case errc::internal: return "internal";
     case errc::limit_exceeded: return "limit_exceeded";
     case errc::expired: return "expired";
+    case errc::storage_unavailable: return "storage_unavailable";
   }
   return "unknown";
 }

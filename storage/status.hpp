@@ -25,6 +25,7 @@ enum class errc : uint8_t {
   internal,            ///< Anything else; logged with detail.
   limit_exceeded,      ///< A bound of an account or of one request was reached.
   expired,             ///< It existed, but its time has passed (a notification link).
+  storage_unavailable, ///< The database refuses writes until it recovers; retry later.
 };
 
 /// Short, stable name of a code, for logs.

@@ -1,16 +1,23 @@
 #include "storage/store.hpp"
 
-#include <filesystem>
-#include <vector>
-
+#include <atomic>
 #include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <mutex>
+#include <vector>
 
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
-#include <rocksdb/iterator.h>
+#include <rocksdb/env.h>
 #include <rocksdb/filter_policy.h>
+#include <rocksdb/iterator.h>
+#include <rocksdb/listener.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
+#include <rocksdb/transaction_log.h>
 #include <rocksdb/write_batch.h>
 
 #include "storage/keys.hpp"
@@ -33,6 +40,67 @@ bool is_lock_error(const rocksdb::Status& s) {
 
 status failed(const rocksdb::Status& s) {
   return {errc::storage_failed, s.ToString()};
+}
+
+/// A write RocksDB refused: the database failed (errc::storage_failed) or the
+/// batch itself is invalid (errc::internal).
+status write_failed(const rocksdb::Status& s) {
+  if (s.IsInvalidArgument() || s.IsNotSupported())
+    return {errc::internal, "batch rejected: " + s.ToString()};
+  return failed(s);
+}
+
+/// RocksDB's info log as a plain file whose write errors are ignored.
+/// RocksDB's own file logger asserts that it never writes after an error, so
+/// with a full disk the Debian build (assertions on) aborts the process.
+class file_logger : public rocksdb::Logger {
+public:
+  explicit file_logger(const std::string& path)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), file_(std::fopen(path.c_str(), "w")) {}
+
+  ~file_logger() override {
+    if (file_ != nullptr)
+      std::fclose(file_);
+  }
+
+  using rocksdb::Logger::Logv;
+  void Logv(const char* format, va_list ap) override {
+    if (file_ == nullptr)
+      return;
+    char stamp[32];
+    auto now = std::time(nullptr);
+    std::tm utc{};
+    gmtime_r(&now, &utc);
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ ", &utc);
+    std::lock_guard lock{mutex_};
+    std::fputs(stamp, file_);
+    std::vfprintf(file_, format, ap);
+    std::fputc('\n', file_);
+    std::fflush(file_);
+  }
+
+private:
+  std::mutex mutex_;
+  std::FILE* file_;
+};
+
+/// Turns off RocksDB's automatic recovery from background errors: for a full
+/// disk it waits for as much free space as the largest memtable (64 MiB) and
+/// answers DB::Resume() with Busy meanwhile. The writer resumes instead.
+class manual_recovery : public rocksdb::EventListener {
+public:
+  void OnErrorRecoveryBegin(rocksdb::BackgroundErrorReason, rocksdb::Status,
+                            bool* auto_recovery) override {
+    *auto_recovery = false;
+  }
+};
+
+/// Number of the write-ahead log RocksDB writes to now; 0 if unknown.
+uint64_t current_wal(rocksdb::DB* db) {
+  std::unique_ptr<rocksdb::LogFile> file;
+  if (db->GetCurrentWalFile(&file).ok() && file)
+    return file->LogNumber();
+  return 0;
 }
 
 rocksdb::Slice slice(std::string_view s) {
@@ -85,6 +153,8 @@ struct store::impl {
   std::string path;
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  ///< Indexed by cf, then unknown families.
+  /// The write-ahead log in use when a write last failed (0: none failed).
+  std::atomic<uint64_t> failed_wal{0};
 
   ~impl() {
     if (db == nullptr)
@@ -116,6 +186,10 @@ expected<std::unique_ptr<store>> store::open(const std::string& dir,
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = options.max_background_jobs;
+  std::error_code ignored;
+  std::filesystem::rename(dir + "/LOG", dir + "/LOG.old", ignored);
+  db_options.info_log = std::make_shared<file_logger>(dir + "/LOG");
+  db_options.listeners.push_back(std::make_shared<manual_recovery>());
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (std::size_t i = 0; i < cf_count; ++i)
@@ -168,24 +242,49 @@ expected<std::optional<std::string>> store::get(cf family, std::string_view key)
 }
 
 status store::write(batch&& b, bool sync) {
-  rocksdb::WriteBatch wb(b.byte_size() + 32 * b.size() + 64);
-  for (const auto& o : b.ops()) {
-    auto* h = impl_->handle(o.family);
-    rocksdb::Status s;
-    switch (o.type) {
-      case batch::op::kind::put: s = wb.Put(h, o.key, o.value); break;
-      case batch::op::kind::erase: s = wb.Delete(h, o.key); break;
-      case batch::op::kind::erase_range: s = wb.DeleteRange(h, o.key, o.value); break;
-    }
-    if (!s.ok())
-      return failed(s);
-  }
+  auto result = write_all({&b}, sync);
   b.clear();
+  return result;
+}
+
+status store::write_all(const std::vector<const batch*>& batches, bool sync) {
+  std::size_t reserve = 64;
+  for (const auto* b : batches)
+    reserve += b->byte_size() + 32 * b->size();
+  rocksdb::WriteBatch wb(reserve);
+  for (const auto* b : batches) {
+    for (const auto& o : b->ops()) {
+      auto* h = impl_->handle(o.family);
+      rocksdb::Status s;
+      switch (o.type) {
+        case batch::op::kind::put: s = wb.Put(h, o.key, o.value); break;
+        case batch::op::kind::erase: s = wb.Delete(h, o.key); break;
+        case batch::op::kind::erase_range: s = wb.DeleteRange(h, o.key, o.value); break;
+      }
+      if (!s.ok())
+        return write_failed(s);
+    }
+  }
   rocksdb::WriteOptions write_options;
   write_options.sync = sync;
   auto s = impl_->db->Write(write_options, &wb);
+  if (s.ok())
+    return status::ok();
+  auto result = write_failed(s);
+  if (result.code() == errc::storage_failed)
+    impl_->failed_wal.store(current_wal(impl_->db));
+  return result;
+}
+
+status store::resume() {
+  auto s = impl_->db->Resume();
   if (!s.ok())
     return failed(s);
+  auto broken = impl_->failed_wal.load();
+  if (broken != 0 && current_wal(impl_->db) == broken)
+    return {errc::storage_failed,
+            "RocksDB resumed but kept its failed write-ahead log " + std::to_string(broken)
+              + "; a restart is needed"};
   return status::ok();
 }
 

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "storage/batch.hpp"
 #include "storage/column_families.hpp"
@@ -17,6 +18,12 @@ namespace hookwerk::storage {
 struct store_options {
   int max_background_jobs = 2;  // Default: 2
 };
+
+// RocksDB's own log goes to `LOG` in the data directory through a logger
+// that ignores its write errors (RocksDB's logger asserts on them, which
+// aborts the process on a full disk), and RocksDB's automatic recovery from
+// a full disk is off: it waits for 64 MiB of free space and meanwhile refuses
+// DB::Resume(). Recovery is the writer's job (see writer.hpp).
 
 /// The Hookwerk database: RocksDB with one column family per `cf`.
 ///
@@ -46,7 +53,23 @@ public:
   expected<std::optional<std::string>> get(cf family, std::string_view key) const;
 
   /// Applies `b` atomically; with `sync`, returns after the WAL is fsynced.
+  /// A failure of the database (I/O, full disk, corruption) is
+  /// errc::storage_failed, after which RocksDB refuses every write until
+  /// resume() succeeds; a batch RocksDB rejects as such is errc::internal.
   status write(batch&& b, bool sync);
+
+  /// Applies all of `batches`, in order, as one atomic write without
+  /// consuming them (so a caller can keep them when the write fails).
+  /// Errors as for write().
+  status write_all(const std::vector<const batch*>& batches, bool sync);
+
+  /// Asks RocksDB to leave the read-only state a failed write left it in
+  /// (DB::Resume: flushes the memtables, starts a new write-ahead log).
+  /// Succeeds only when writes are safe again: RocksDB 7.8 resumes without
+  /// replacing a write-ahead log that failed while the memtables were empty,
+  /// and writing to that log aborts the process (Debian builds RocksDB with
+  /// assertions), so that case stays an error until a restart.
+  status resume();
 
   /// Calls `fn` for each entry with lower <= key < upper in key order, until
   /// it returns false. An empty `upper` means no upper bound. The views are

@@ -36,6 +36,7 @@ const char* classify_v4(const v4_bytes& a) {
       {v4(169, 254, 0, 0), 16, "link-local"},
       {v4(172, 16, 0, 0), 12, "private"},
       {v4(192, 0, 0, 0), 24, "reserved"},
+      {v4(192, 88, 99, 0), 24, "reserved"},
       {v4(192, 168, 0, 0), 16, "private"},
       {v4(198, 18, 0, 0), 15, "reserved"},
       {v4(224, 0, 0, 0), 4, "multicast"},
@@ -83,6 +84,15 @@ const char* classify_v6(const std::array<uint8_t, 16>& b) {
     return classify_v4(v4_at(b, 12));
   if (starts_with(b, {0x20, 0x02}))
     return classify_v4(v4_at(b, 2));
+  // Reach IPv4 hosts through translators or tunnels whose target cannot be
+  // read off the address alone: IPv4-translated ::ffff:0:0:0/96, local-use
+  // NAT64 64:ff9b:1::/48 (any embedding), Teredo 2001::/32.
+  if (starts_with(b, {0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0}))
+    return "reserved";
+  if (starts_with(b, {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}))
+    return "reserved";
+  if (starts_with(b, {0x20, 0x01, 0x00, 0x00}))
+    return "reserved";
   return nullptr;
 }
 

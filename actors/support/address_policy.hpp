@@ -35,9 +35,10 @@ struct ip_address {
 
 /// True when a webhook must not be delivered to `address` (unless private targets are
 /// allowed): unspecified, loopback, private, shared (CGNAT), link-local, multicast,
-/// reserved and broadcast ranges, and IPv6 forms that embed such an IPv4 address
-/// (IPv4-mapped, IPv4-compatible, NAT64 64:ff9b::/96, 6to4). Documentation ranges are
-/// not forbidden.
+/// reserved and broadcast ranges (with the 6to4 relay anycast 192.88.99.0/24), IPv6
+/// forms that embed such an IPv4 address (IPv4-mapped, IPv4-compatible, NAT64
+/// 64:ff9b::/96, 6to4), and every address of IPv4-translated ::ffff:0:0:0/96, local-use
+/// NAT64 64:ff9b:1::/48 and Teredo 2001::/32. Documentation ranges are not forbidden.
 bool is_forbidden_target(const ip_address& address);
 
 /// Why `address` is forbidden: "unspecified", "loopback", "private", "link-local",

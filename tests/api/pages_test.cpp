@@ -68,6 +68,8 @@ TEST(error_table, maps_codes_to_envelope_numbers_and_http_statuses) {
   EXPECT_EQ(http_status(errc::already_exists), 409u);
   EXPECT_EQ(http_status(errc::login_failed), 401u);
   EXPECT_EQ(http_status(errc::overloaded), 503u);
+  EXPECT_EQ(http_status(errc::storage_unavailable), 503u);
+  EXPECT_EQ(envelope_error(errc::storage_unavailable), mw_error::internal);
   EXPECT_EQ(http_status(errc::internal), 500u);
 }
 

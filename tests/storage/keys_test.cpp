@@ -73,5 +73,18 @@ TEST(storage_keys, idempotency_key_separates_accounts) {
   EXPECT_EQ(keys[2], idempotency_key("ab", "a"));
 }
 
+TEST(storage_keys, idempotency_range_covers_exactly_one_account) {
+  auto [lo, hi] = idempotency_range("ab");
+  auto inside = [&](const std::string& k) { return lo <= k && k < hi; };
+  EXPECT_TRUE(inside(idempotency_key("ab", "")));
+  EXPECT_TRUE(inside(idempotency_key("ab", "x")));
+  EXPECT_TRUE(inside(idempotency_key("ab", std::string(300, '\xff'))));
+  EXPECT_FALSE(inside(idempotency_key("a", "b")));
+  EXPECT_FALSE(inside(idempotency_key("a", "b\x01")));
+  EXPECT_FALSE(inside(idempotency_key("abc", "")));
+  EXPECT_FALSE(inside(idempotency_key("ab.", "")));
+  EXPECT_FALSE(inside(idempotency_key("b", "")));
+}
+
 } // namespace
 } // namespace hookwerk::storage

@@ -164,6 +164,37 @@ TEST(AddressPolicy, Ipv6EmbeddedIpv4) {
   EXPECT_EQ(reason("2003:7f00:1::"), "public");
 }
 
+TEST(AddressPolicy, TranslatorsAndTunnels) {
+  // 6to4 relay anycast: the relay forwards to any IPv4 host.
+  EXPECT_EQ(reason("192.88.98.255"), "public");
+  EXPECT_EQ(reason("192.88.99.0"), "reserved");
+  EXPECT_EQ(reason("192.88.99.1"), "reserved");
+  EXPECT_EQ(reason("192.88.99.255"), "reserved");
+  EXPECT_EQ(reason("192.88.100.0"), "public");
+  // IPv4-mapped ::ffff:0:0/96 takes the embedded address's class, public ones included.
+  EXPECT_EQ(reason("::ffff:192.88.99.1"), "reserved");
+  EXPECT_EQ(reason("::ffff:8.8.8.8"), "public");
+  // IPv4-translated ::ffff:0:0:0/96: refused whatever it embeds.
+  EXPECT_EQ(reason("::ffff:0:127.0.0.1"), "reserved");
+  EXPECT_EQ(reason("::ffff:0:8.8.8.8"), "reserved");
+  EXPECT_EQ(reason("::ffff:0:0:0"), "reserved");
+  EXPECT_EQ(reason("::fffe:0:808:808"), "public");
+  EXPECT_EQ(reason("::1:ffff:0:808:808"), "public");
+  // Local-use NAT64 64:ff9b:1::/48: the embedding is the operator's choice.
+  EXPECT_EQ(reason("64:ff9b:1::"), "reserved");
+  EXPECT_EQ(reason("64:ff9b:1::808:808"), "reserved");
+  EXPECT_EQ(reason("64:ff9b:1:ffff:ffff:ffff:ffff:ffff"), "reserved");
+  EXPECT_EQ(reason("64:ff9b:2::808:808"), "public");
+  EXPECT_EQ(reason("64:ff9b:0:ffff::808:808"), "public");
+  // Teredo 2001::/32 (server and obfuscated client address inside).
+  EXPECT_EQ(reason("2001::"), "reserved");
+  EXPECT_EQ(reason("2001:0:4136:e378:8000:63bf:3fff:fdd2"), "reserved");
+  EXPECT_EQ(reason("2001:0:ffff:ffff:ffff:ffff:ffff:ffff"), "reserved");
+  EXPECT_EQ(reason("2001:1::1"), "public");
+  EXPECT_EQ(reason("2001:4860:4860::8888"), "public");
+  EXPECT_EQ(reason("2000:ffff:ffff:ffff:ffff:ffff:ffff:ffff"), "public");
+}
+
 TEST(AddressPolicy, ForbiddenIffClassified) {
   for (const char* text : {"127.0.0.1", "8.8.8.8", "::1", "2001:db8::1", "ff02::1"})
     EXPECT_EQ(is_forbidden_target(addr(text)), classify(addr(text)) != nullptr) << text;

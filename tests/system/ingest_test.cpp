@@ -206,6 +206,41 @@ TEST_F(Ingest, TheSameIdLaterGetsTheSameEventIdAndNoSecondDelivery) {
   EXPECT_EQ(count_with_webhook_id(all, other_account.id), 0u) << describe(all);
 }
 
+TEST_F(Ingest, ARecreatedAccountDoesNotInheritTheIdempotencyIdsOfTheDeletedOne) {
+  receiver rx_old, rx_new;
+  const auto event = fresh_event();
+  credentials who;
+  ASSERT_TRUE(make_account(server(), "recreated", who));
+  const std::string idem = unique_name("order");
+
+  webhook old_hook;
+  {
+    hook_cleanup unused(server());  // the hook goes with its account
+    ASSERT_TRUE(create_webhook(server(), who, "old", event, rx_old.url(), old_hook));
+  }
+  accepted_event before;
+  ASSERT_TRUE(post_event(server(), who.username, event, R"({"seq":1})", before, idem));
+  ASSERT_TRUE(rx_old.wait_until([&](const auto& all) { return all_delivered(all, {before.id}); }, arrival_timeout))
+      << describe(rx_old.requests());
+
+  ASSERT_EQ(server().delete_account(who.username).status, 204);
+  ASSERT_EQ(server().create_account(who.username, who.password).status, 201);
+  hook_cleanup cleanup(server());
+  webhook new_hook;
+  ASSERT_TRUE(add_hook(server(), cleanup, who, event, rx_new.url(), new_hook));
+
+  accepted_event after;
+  ASSERT_TRUE(post_event(server(), who.username, event, R"({"seq":2})", after, idem));
+  EXPECT_NE(after.id, before.id) << "the deleted account's id must not answer for the new one";
+  EXPECT_EQ(after.webhooks, 1) << "the event is queued for the new account's hook";
+  EXPECT_TRUE(rx_new.wait_until([&](const auto& all) { return all_delivered(all, {after.id}); }, arrival_timeout))
+      << describe(rx_new.requests());
+
+  accepted_event again;
+  ASSERT_TRUE(post_event(server(), who.username, event, R"({"seq":2})", again, idem));
+  EXPECT_EQ(again.id, after.id) << "the new account's own id is remembered as usual";
+}
+
 // ---- rejected input ---------------------------------------------------------------------------
 
 TEST_F(Ingest, BadInputIsRejectedWith400AndNothingOfItIsDelivered) {
