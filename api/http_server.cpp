@@ -283,6 +283,8 @@ struct http_server::impl {
   std::optional<tcp::acceptor> acceptor;
   net::steady_timer retry{ioc};
   std::chrono::milliseconds backoff{0};
+  /// The last accept failed and was retried at once after closing a connection.
+  bool retried = false;
   std::thread thread;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
   /// Limit the log lines written under pressure to one each per 10 s.
@@ -300,6 +302,7 @@ struct http_server::impl {
       if (ec)
         return back_off(ec);
       backoff = std::chrono::milliseconds{0};
+      retried = false;
       admit(std::move(socket));
       do_accept();
     });
@@ -324,18 +327,24 @@ struct http_server::impl {
   }
 
   /// Accepting failed (typically no descriptor left): a pending connection
-  /// would make the same call fail again at once, so wait before the next
-  /// one, and free a descriptor by closing the longest-idle connection.
+  /// would make the same call fail again at once. Closing the longest-idle
+  /// connection frees a descriptor for one more attempt at once; when that is
+  /// not possible or fails too, wait 10 ms, doubling to 100 ms, before the next.
   void back_off(const beast::error_code& ec) {
-    backoff = backoff.count() == 0 ? min_backoff : std::min(backoff * 2, max_backoff);
-    table->evict_oldest();
+    bool evicted = table->evict_oldest();
+    bool retry_now = evicted && !retried;
+    retried = retry_now;
+    if (!retry_now)
+      backoff = backoff.count() == 0 ? min_backoff : std::min(backoff * 2, max_backoff);
     auto now = std::chrono::steady_clock::now();
     if (now - accept_error_logged >= std::chrono::seconds{10}) {
       accept_error_logged = now;
       log::warn("accepting a connection failed: " + ec.message() + " ("
                 + std::to_string(table->open())
-                + " connections open); closing the longest-idle one, retrying in 10 to 100 ms");
+                + " connections open); closing the longest-idle one, retrying in up to 100 ms");
     }
+    if (retry_now)
+      return do_accept();
     retry.expires_after(backoff);
     retry.async_wait([this](beast::error_code wait_ec) {
       if (wait_ec || !acceptor || !acceptor->is_open())

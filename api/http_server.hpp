@@ -42,9 +42,10 @@ using rejection_builder = std::function<http_response(std::string_view path, uns
 /// handler. Keep-alive, one request at a time per connection, a deadline on
 /// every read and write. Connections are counted and, up to the cap, kept in
 /// order of idleness on the io thread (a connection is idle from its accept or
-/// its last response until its next request header is complete). Accept
-/// errors (no descriptors left) back off for 10 ms, doubling to 100 ms, and
-/// close the longest-idle connection, instead of retrying at once.
+/// its last response until its next request header is complete). An accept
+/// error (no descriptors left) closes the longest-idle connection and retries
+/// once at once; when that is impossible or fails too, accepting pauses for
+/// 10 ms, doubling to 100 ms while it keeps failing, instead of spinning.
 class http_server {
 public:
   http_server(http_server_options opts, request_handler handler, rejection_builder reject);
