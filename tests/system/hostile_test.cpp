@@ -276,11 +276,11 @@ TEST(Hostile, IdleAndSlowClientsAtTheDescriptorLimitStarveNothing) {
 }
 
 // When accepting fails for want of descriptors (the limit is below what the cap assumes), the
-// listener closes the longest-idle connection and retries after a pause instead of spinning:
-// /healthz keeps answering and the server stays nearly idle.
+// listener closes the longest-idle connection and retries instead of spinning: /healthz keeps
+// answering within 1 s and the server stays nearly idle.
 TEST(Hostile, WithoutDescriptorsLeftAcceptingBacksOff) {
   server_options options;
-  options.descriptor_limit = 36;  // start-up takes about 25; the cap assumes 18 for connections
+  options.descriptor_limit = 40;  // start-up takes about 28; the cap assumes 20 for connections
   server_process server(options);
   const long fds_before = open_descriptors(server.pid());
   const double cpu_before = cpu_seconds(server.pid());
@@ -288,18 +288,20 @@ TEST(Hostile, WithoutDescriptorsLeftAcceptingBacksOff) {
 
   std::vector<std::unique_ptr<tcp_connection>> idle;
   for (int i = 0; i < 60; ++i) idle.push_back(std::make_unique<tcp_connection>(server.port()));
-  ASSERT_TRUE(eventually([&] { return server.stderr_text().find("Too many open files") != std::string::npos; }, 10s))
+  EXPECT_TRUE(eventually([&] { return server.stderr_text().find("Too many open files") != std::string::npos; }, 10s))
       << "accepting never ran out of descriptors: " << server.stderr_text();
 
   std::chrono::milliseconds worst{0};
   int rounds = 0;
+  bool answered = true;
   const auto probe_until = clock_type::now() + 3s;
-  while (clock_type::now() < probe_until && !::testing::Test::HasFailure()) {
+  while (clock_type::now() < probe_until && answered) {
     const auto t = clock_type::now();
     try {
-      EXPECT_EQ(server.request("GET", "/healthz", {}, {}, 2s).status, 200);
+      EXPECT_EQ(server.request("GET", "/healthz", {}, {}, 1s).status, 200);
     } catch (const std::exception& e) {
-      ADD_FAILURE() << "no answer within 2 s: " << e.what();
+      ADD_FAILURE() << "no answer within 1 s: " << e.what();
+      answered = false;
     }
     worst = std::max(worst, since(t));
     ++rounds;
