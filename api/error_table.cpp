@@ -89,4 +89,12 @@ http_response rejection(std::string_view path, unsigned status, std::string_view
   return json_error(status, text);
 }
 
+http_response timeout_response(std::string_view path) {
+  auto res = path.substr(0, management_prefix.size()) == management_prefix
+               ? envelope_error_response(mw_error::internal, envelope_message(mw_error::internal))
+               : json_error(503, "request timed out, retry later");
+  res.headers.emplace_back("Retry-After", "1");
+  return res;
+}
+
 } // namespace hookwerk::api

@@ -46,6 +46,12 @@ http_response json_error(unsigned status, std::string_view text);
 /// Mailingwork envelope under the management prefix, `{"error":…}` elsewhere.
 http_response rejection(std::string_view path, unsigned status, std::string_view text);
 
+/// The answer to a request that an actor did not answer within
+/// --request-timeout. Under the management prefix: the envelope with error 9
+/// and HTTP 200 (a known function always answers 200, SPEC §3); elsewhere: 503
+/// `{"error":"request timed out, retry later"}`. Both carry `Retry-After: 1`.
+http_response timeout_response(std::string_view path);
+
 /// The path prefix of the management API.
 inline constexpr std::string_view management_prefix = "/webservice/webservice/json/";
 

@@ -96,6 +96,14 @@ using front_ptr = caf::stateful_actor<front_state>*;
 
 // -- helpers ------------------------------------------------------------------
 
+/// How long the front waits for an actor's answer to one request
+/// (--request-timeout); then the client gets timeout_response().
+std::chrono::milliseconds deadline(front_ptr self) {
+  return self->state.rt->config().request_timeout;
+}
+
+bool timed_out(const caf::error& err) { return err == caf::sec::request_timeout; }
+
 std::string lower(std::string_view s) {
   std::string out{s};
   for (auto& ch : out)
@@ -130,6 +138,10 @@ void reply(const call_ptr& c, mw_error err, std::string_view param = {}) {
 }
 
 void reply_failure(const call_ptr& c, const caf::error& err) {
+  if (timed_out(err)) {
+    log::warn("management call timed out");
+    return c->ex->respond(timeout_response(c->ex->request.path));
+  }
   auto code = envelope_error(code_of(err));
   if (code == mw_error::internal)
     log::error("management call failed: " + detail_of(err));
@@ -192,7 +204,7 @@ void forget_logins_of(front_ptr self, const std::string& username) {
 // -- management API -----------------------------------------------------------
 
 void submit_create(front_ptr self, const call_ptr& c) {
-  self->request(self->state.rt->registry(), caf::infinite, c->create)
+  self->request(self->state.rt->registry(), deadline(self), c->create)
     .then([c](hook_view& view) { c->ex->respond(envelope_ok(hook_json(view))); },
           [c](caf::error& err) {
             // --max-hooks-per-account: error 3, the message says which limit.
@@ -241,7 +253,7 @@ void get_webhooks(front_ptr self, const call_ptr& c) {
   if (event.invalid() || (event.ok() && !event.value.empty() && !is_event(self, event.value)))
     return reply(c, mw_error::invalid_parameter, "event");
   list_hooks_cmd cmd{c->username, std::move(app.value), std::move(event.value)};
-  self->request(self->state.rt->registry(), caf::infinite, std::move(cmd))
+  self->request(self->state.rt->registry(), deadline(self), std::move(cmd))
     .then([c](std::vector<hook_view>& views) { c->ex->respond(envelope_ok(hooks_json(views))); },
           [c](caf::error& err) { reply_failure(c, err); });
 }
@@ -253,7 +265,7 @@ void activate_webhook(front_ptr self, const call_ptr& c) {
   auto replay = c->params.get_bool("replayEvents");
   if (replay.invalid())
     return reply(c, mw_error::invalid_parameter, "replayEvents");
-  self->request(self->state.rt->registry(), caf::infinite, activate_atom::value, c->username,
+  self->request(self->state.rt->registry(), deadline(self), activate_atom::value, c->username,
                 id.value, replay.ok() && replay.value)
     .then([c](activate_result& r) { c->ex->respond(envelope_ok(activate_json(r))); },
           [c](caf::error& err) { reply_failure(c, err); });
@@ -263,7 +275,7 @@ void delete_webhook(front_ptr self, const call_ptr& c) {
   auto id = c->params.get_positive_id("id");
   if (!require(c, id, "id"))
     return;
-  self->request(self->state.rt->registry(), caf::infinite, delete_atom::value, c->username,
+  self->request(self->state.rt->registry(), deadline(self), delete_atom::value, c->username,
                 id.value)
     .then(
       [c](uint64_t deleted) {
@@ -285,7 +297,7 @@ void get_webhook_attempts(front_ptr self, const call_ptr& c) {
   if (limit.invalid())
     return reply(c, mw_error::invalid_parameter, "limit");
   auto n = limit.ok() ? std::min(limit.value, attempts_max_limit) : attempts_default_limit;
-  self->request(self->state.rt->registry(), caf::infinite, attempts_atom::value, c->username,
+  self->request(self->state.rt->registry(), deadline(self), attempts_atom::value, c->username,
                 id.value, n)
     .then([c](std::vector<storage::attempt_record>& attempts) {
             c->ex->respond(envelope_ok(attempts_json(attempts)));
@@ -307,7 +319,7 @@ void get_notifications(front_ptr self, const call_ptr& c) {
   auto most = self->state.rt->context().limits.notifications_kept;
   auto n = limit.ok() ? std::min(limit.value, most) : most;
   const auto& base = *self->state.rt->config().public_url;
-  self->request(self->state.rt->registry(), caf::infinite, notes_atom::value, c->username,
+  self->request(self->state.rt->registry(), deadline(self), notes_atom::value, c->username,
                 unread.ok() && unread.value, offset.ok() ? offset.value : uint64_t{0}, n)
     .then([c, base](std::vector<storage::notification_record>& notes) {
             c->ex->respond(envelope_ok(notifications_json(notes, base)));
@@ -339,7 +351,7 @@ void authenticate(front_ptr self, const call_ptr& c) {
   material.push_back('\0');
   material += c->password;
   c->memo_key = support::hmac_sha256(self->state.memo_secret, material);
-  self->request(self->state.rt->registry(), caf::infinite, login_atom::value, c->username)
+  self->request(self->state.rt->registry(), deadline(self), login_atom::value, c->username)
     .then(
       [self, c](account_credentials& cred) {
         auto& logins = self->state.logins;
@@ -420,7 +432,7 @@ void create_account(front_ptr self, std::shared_ptr<http_exchange> ex) {
 }
 
 void store_account(front_ptr self, std::shared_ptr<http_exchange> ex, storage::account_record rec) {
-  self->request(self->state.rt->registry(), caf::infinite, create_atom::value, std::move(rec))
+  self->request(self->state.rt->registry(), deadline(self), create_atom::value, std::move(rec))
     .then(
       [ex](std::string& username) {
         support::json_writer w;
@@ -433,6 +445,8 @@ void store_account(front_ptr self, std::shared_ptr<http_exchange> ex, storage::a
         ex->respond(std::move(res));
       },
       [ex](caf::error& err) {
+        if (timed_out(err))
+          return ex->respond(timeout_response(ex->request.path));
         auto code = code_of(err);
         if (code == errc::already_exists)
           return ex->respond(json_error(409, "account exists"));
@@ -445,7 +459,7 @@ void delete_account(front_ptr self, std::shared_ptr<http_exchange> ex, std::stri
   auto username = support::percent_decode(raw_name, false);
   if (!username || !valid_username(*username))
     return ex->respond(json_error(404, "unknown account"));
-  self->request(self->state.rt->registry(), caf::infinite, delete_atom::value, *username)
+  self->request(self->state.rt->registry(), deadline(self), delete_atom::value, *username)
     .then(
       [self, ex](std::string& name) {
         forget_logins_of(self, name);
@@ -456,6 +470,8 @@ void delete_account(front_ptr self, std::shared_ptr<http_exchange> ex, std::stri
         ex->respond(std::move(res));
       },
       [ex](caf::error& err) {
+        if (timed_out(err))
+          return ex->respond(timeout_response(ex->request.path));
         auto code = code_of(err);
         if (code == errc::not_found)
           return ex->respond(json_error(404, "unknown account"));
@@ -505,7 +521,7 @@ void handle_ingest(front_ptr self, std::shared_ptr<http_exchange> ex) {
     return ex->respond(json_error(400, parsed.error));
   ingest_cmd cmd{std::move(parsed.items), parsed.batch};
   auto batch = cmd.batch;
-  self->request(self->state.rt->registry(), caf::infinite, std::move(cmd))
+  self->request(self->state.rt->registry(), deadline(self), std::move(cmd))
     .then(
       [ex, batch](ingest_reply& r) {
         support::json_writer w;
@@ -527,6 +543,8 @@ void handle_ingest(front_ptr self, std::shared_ptr<http_exchange> ex) {
         ex->respond(std::move(res));
       },
       [ex](caf::error& err) {
+        if (timed_out(err))
+          return ex->respond(timeout_response(ex->request.path));
         auto code = code_of(err);
         if (code == errc::invalid_parameter)
           return ex->respond(json_error(400, detail_of(err)));
@@ -564,6 +582,11 @@ void handle_notification_link(front_ptr self, std::shared_ptr<http_exchange> ex,
     return ex->respond(activation_error_page(404, "Page not found"));
   const auto& method = ex->request.method;
   auto not_found = [ex](caf::error& err) {
+    if (timed_out(err)) {
+      auto res = activation_error_page(503, "The server is busy; please try again");
+      res.headers.emplace_back("Retry-After", "1");
+      return ex->respond(std::move(res));
+    }
     if (code_of(err) == errc::not_found)
       return ex->respond(activation_error_page(404, "This link is not valid or was already used"));
     if (code_of(err) == errc::expired)
@@ -580,7 +603,7 @@ void handle_notification_link(front_ptr self, std::shared_ptr<http_exchange> ex,
           token = value;
     if (token.empty())
       return ex->respond(activation_error_page(404, "This link is not valid or was already used"));
-    self->request(self->state.rt->registry(), caf::infinite, link_atom::value, id, token)
+    self->request(self->state.rt->registry(), deadline(self), link_atom::value, id, token)
       .then([ex, token](notification_page& page) { ex->respond(activation_page(page, token)); },
             not_found);
     return;
@@ -605,7 +628,7 @@ void handle_notification_link(front_ptr self, std::shared_ptr<http_exchange> ex,
   if (token.empty())
     return ex->respond(activation_error_page(404, "This link is not valid or was already used"));
   bool replay_events = replay == "1";
-  self->request(self->state.rt->registry(), caf::infinite, link_atom::value, id, token,
+  self->request(self->state.rt->registry(), deadline(self), link_atom::value, id, token,
                 replay_events)
     .then([ex, replay_events](activate_result& r) {
             ex->respond(activation_done_page(r, replay_events));
@@ -616,7 +639,7 @@ void handle_notification_link(front_ptr self, std::shared_ptr<http_exchange> ex,
 // -- operations ---------------------------------------------------------------
 
 void handle_metrics(front_ptr self, std::shared_ptr<http_exchange> ex) {
-  self->request(self->state.rt->registry(), caf::infinite, stats_atom::value)
+  self->request(self->state.rt->registry(), deadline(self), stats_atom::value)
     .then(
       [self, ex](const registry_stats& stats) {
         auto& ctx = self->state.rt->context();
@@ -627,6 +650,8 @@ void handle_metrics(front_ptr self, std::shared_ptr<http_exchange> ex) {
         ex->respond(std::move(res));
       },
       [ex](caf::error& err) {
+        if (timed_out(err))
+          return ex->respond(timeout_response(ex->request.path));
         log::error("metrics failed: " + detail_of(err));
         ex->respond(json_error(500, "internal error"));
       });

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -38,10 +39,48 @@ struct shared_settings {
   std::atomic<bool> ready{false};
 };
 
+class session;
+
+/// Every open connection is counted here; the idle ones (from accept or their
+/// last response until their next request header is complete) are also kept
+/// in a list, longest-idle first. Only the io thread touches the list (a
+/// session is linked only while a read of its own is pending, so it cannot be
+/// destroyed elsewhere meanwhile); the count is atomic because the last owner
+/// of a session that was never closed may be an actor thread.
+class connection_table {
+public:
+  explicit connection_table(size_t limit) : limit_(std::max<size_t>(limit, 1)) {}
+
+  bool full() const { return open_.load(std::memory_order_relaxed) >= limit_; }
+  void opened() { open_.fetch_add(1, std::memory_order_relaxed); }
+  void released() { open_.fetch_sub(1, std::memory_order_relaxed); }
+  size_t open() const { return open_.load(std::memory_order_relaxed); }
+
+  inline void link(session* s);
+  inline void unlink(session* s);
+
+  /// Closes the longest-idle connection; false when none is idle.
+  inline bool evict_oldest();
+
+private:
+  size_t limit_;
+  std::atomic<size_t> open_{0};
+  session* head_ = nullptr;
+  session* tail_ = nullptr;
+};
+
 class session : public std::enable_shared_from_this<session> {
 public:
-  session(socket_type&& socket, std::shared_ptr<shared_settings> settings)
-    : stream_(std::move(socket)), settings_(std::move(settings)) {}
+  session(socket_type&& socket, std::shared_ptr<shared_settings> settings,
+          std::shared_ptr<connection_table> table)
+    : stream_(std::move(socket)), settings_(std::move(settings)), table_(std::move(table)) {
+    table_->opened();
+  }
+
+  ~session() {
+    if (!released_)
+      table_->released();
+  }
 
   void run() {
     net::dispatch(stream_.get_executor(),
@@ -50,6 +89,8 @@ public:
 
   /// Called on the strand with the response for the current request.
   void write(http_response response, bool keep_alive) {
+    if (released_)
+      return;
     auto& res = res_.emplace(static_cast<http::status>(response.status), version_);
     res.set(http::field::server, "hookwerk");
     res.set(http::field::content_type, response.content_type);
@@ -66,17 +107,45 @@ public:
 
   strand_executor executor() { return stream_.get_executor(); }
 
+  /// Closes the socket (pending operations end with operation_aborted) and
+  /// gives up the connection's place in the table. Io thread only; idempotent.
+  void close() {
+    table_->unlink(this);
+    if (!released_) {
+      released_ = true;
+      table_->released();
+    }
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
 private:
+  friend class connection_table;
+
   void do_read() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(settings_->opts.max_header));
     parser_->body_limit(settings_->opts.max_body);
+    // One deadline for the wait, the header and the body: never extended
+    // while bytes trickle in.
     stream_.expires_after(settings_->opts.idle_timeout);
+    table_->link(this);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, size_t) {
+    table_->unlink(this);
+    if (ec || parser_->is_done())
+      return on_read(ec, 0);
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&session::on_read, shared_from_this()));
   }
 
   void on_read(beast::error_code ec, size_t) {
+    if (released_)
+      return;
     if (ec == http::error::end_of_stream || ec == beast::error::timeout
         || ec == net::error::operation_aborted || ec == net::error::connection_reset
         || ec == net::error::eof)
@@ -142,12 +211,6 @@ private:
     do_read();
   }
 
-  void close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
-  }
-
   /// Hands the response back to the session's strand.
   class exchange : public http_exchange {
   public:
@@ -171,28 +234,121 @@ private:
   stream_type stream_;
   beast::flat_buffer buffer_;
   std::shared_ptr<shared_settings> settings_;
+  std::shared_ptr<connection_table> table_;
   std::optional<http::request_parser<http::string_body>> parser_;
   /// The response being written; kept until its write completes.
   std::optional<http::response<http::string_body>> res_;
   unsigned version_ = 11;
   bool keep_alive_ = true;
+  /// Closed: no longer counted in the table.
+  bool released_ = false;
+  /// Place in the table's idle list (valid while linked_).
+  session* prev_ = nullptr;
+  session* next_ = nullptr;
+  bool linked_ = false;
 };
+
+void connection_table::link(session* s) {
+  if (s->linked_)
+    return;
+  s->linked_ = true;
+  s->prev_ = tail_;
+  s->next_ = nullptr;
+  (tail_ ? tail_->next_ : head_) = s;
+  tail_ = s;
+}
+
+void connection_table::unlink(session* s) {
+  if (!s->linked_)
+    return;
+  s->linked_ = false;
+  (s->prev_ ? s->prev_->next_ : head_) = s->next_;
+  (s->next_ ? s->next_->prev_ : tail_) = s->prev_;
+  s->prev_ = s->next_ = nullptr;
+}
+
+bool connection_table::evict_oldest() {
+  if (!head_)
+    return false;
+  head_->close();
+  return true;
+}
 
 } // namespace
 
 struct http_server::impl {
   std::shared_ptr<shared_settings> settings = std::make_shared<shared_settings>();
+  std::shared_ptr<connection_table> table;
   net::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
-  std::vector<std::thread> threads;
+  net::steady_timer retry{ioc};
+  std::chrono::milliseconds backoff{0};
+  /// The last accept failed and was retried at once after closing a connection.
+  bool retried = false;
+  std::thread thread;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
+  /// Limit the log lines written under pressure to one each per 10 s.
+  std::chrono::steady_clock::time_point refusal_logged{};
+  std::chrono::steady_clock::time_point accept_error_logged{};
+  uint64_t refused = 0;
+
+  static constexpr std::chrono::milliseconds min_backoff{10};
+  static constexpr std::chrono::milliseconds max_backoff{100};
 
   void do_accept() {
     acceptor->async_accept(net::make_strand(ioc), [this](beast::error_code ec, socket_type socket) {
       if (ec == net::error::operation_aborted || !acceptor->is_open())
         return;
-      if (!ec)
-        std::make_shared<session>(std::move(socket), settings)->run();
+      if (ec)
+        return back_off(ec);
+      backoff = std::chrono::milliseconds{0};
+      retried = false;
+      admit(std::move(socket));
+      do_accept();
+    });
+  }
+
+  /// At the cap the longest-idle connection makes room; when every connection
+  /// is busy the new one is closed at once.
+  void admit(socket_type socket) {
+    if (table->full() && !table->evict_oldest()) {
+      beast::error_code ignored;
+      socket.close(ignored);
+      ++refused;
+      auto now = std::chrono::steady_clock::now();
+      if (now - refusal_logged >= std::chrono::seconds{10}) {
+        refusal_logged = now;
+        log::warn("connection refused: all " + std::to_string(table->open())
+                  + " connections are busy (" + std::to_string(refused) + " refused so far)");
+      }
+      return;
+    }
+    std::make_shared<session>(std::move(socket), settings, table)->run();
+  }
+
+  /// Accepting failed (typically no descriptor left): a pending connection
+  /// would make the same call fail again at once. Closing the longest-idle
+  /// connection frees a descriptor for one more attempt at once; when that is
+  /// not possible or fails too, wait 10 ms, doubling to 100 ms, before the next.
+  void back_off(const beast::error_code& ec) {
+    bool evicted = table->evict_oldest();
+    bool retry_now = evicted && !retried;
+    retried = retry_now;
+    if (!retry_now)
+      backoff = backoff.count() == 0 ? min_backoff : std::min(backoff * 2, max_backoff);
+    auto now = std::chrono::steady_clock::now();
+    if (now - accept_error_logged >= std::chrono::seconds{10}) {
+      accept_error_logged = now;
+      log::warn("accepting a connection failed: " + ec.message() + " ("
+                + std::to_string(table->open())
+                + " connections open); closing the longest-idle one, retrying in up to 100 ms");
+    }
+    if (retry_now)
+      return do_accept();
+    retry.expires_after(backoff);
+    retry.async_wait([this](beast::error_code wait_ec) {
+      if (wait_ec || !acceptor || !acceptor->is_open())
+        return;
       do_accept();
     });
   }
@@ -204,6 +360,7 @@ http_server::http_server(http_server_options opts, request_handler handler,
   impl_->settings->opts = std::move(opts);
   impl_->settings->handler = std::move(handler);
   impl_->settings->reject = std::move(reject);
+  impl_->table = std::make_shared<connection_table>(impl_->settings->opts.max_connections);
 }
 
 http_server::~http_server() { stop(); }
@@ -234,8 +391,7 @@ expected<std::string> http_server::start() {
   auto bound = acc.local_endpoint(ec);
   impl_->do_accept();
   impl_->work.emplace(impl_->ioc.get_executor());
-  for (size_t i = 0; i < std::max<size_t>(1, opts.io_threads); ++i)
-    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->thread = std::thread([this] { impl_->ioc.run(); });
   auto host = bound.address().to_string();
   if (bound.address().is_v6())
     host = "[" + host + "]";
@@ -251,6 +407,7 @@ void http_server::stop_accepting() {
     beast::error_code ec;
     if (impl_->acceptor && impl_->acceptor->is_open())
       impl_->acceptor->close(ec);
+    impl_->retry.cancel();
   });
 }
 
@@ -259,10 +416,8 @@ void http_server::stop() {
     return;
   impl_->work.reset();
   impl_->ioc.stop();
-  for (auto& t : impl_->threads)
-    if (t.joinable())
-      t.join();
-  impl_->threads.clear();
+  if (impl_->thread.joinable())
+    impl_->thread.join();
 }
 
 } // namespace hookwerk::api

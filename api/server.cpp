@@ -1,11 +1,14 @@
 #include "api/server.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <pthread.h>
+#include <sys/resource.h>
 
 #include <caf/actor.hpp>
 
@@ -77,7 +80,39 @@ void log_storage_event(const storage::storage_event& e) {
   }
 }
 
+struct descriptor_limit {
+  uint64_t before = 0;
+  uint64_t now = 0;
+};
+
+/// Raises the soft limit on open descriptors to the hard limit (where that is
+/// unlimited, to the kernel's `fs.nr_open`).
+descriptor_limit raise_descriptor_limit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+    return {1024, 1024};
+  descriptor_limit out{lim.rlim_cur, lim.rlim_cur};
+  auto target = lim.rlim_max;
+  if (target == RLIM_INFINITY) {
+    uint64_t nr_open = 0;
+    std::ifstream{"/proc/sys/fs/nr_open"} >> nr_open;
+    target = nr_open > 0 ? nr_open : lim.rlim_cur;
+  }
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < target) {
+    rlimit raised{target, lim.rlim_max};
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      out.now = target;
+  }
+  return out;
+}
+
 } // namespace
+
+size_t connection_cap(size_t requested, uint64_t descriptor_limit) {
+  uint64_t reserve = std::min(std::max<uint64_t>(64, descriptor_limit / 4), descriptor_limit / 2);
+  uint64_t available = descriptor_limit - reserve;
+  return static_cast<size_t>(std::max<uint64_t>(1, std::min<uint64_t>(requested, available)));
+}
 
 int run_server(const engine::serve_config& cfg) {
   sigset_t signals;
@@ -87,11 +122,18 @@ int run_server(const engine::serve_config& cfg) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr); // inherited by every thread started below
   std::signal(SIGPIPE, SIG_IGN);
 
+  auto fds = raise_descriptor_limit();
   gate requests;
   http_server_options opts;
   opts.host = cfg.listen_host;
   opts.port = cfg.listen_port;
   opts.max_body = cfg.max_body;
+  opts.idle_timeout = cfg.idle_timeout;
+  opts.max_connections = connection_cap(cfg.max_connections, fds.now);
+  log::info("descriptor limit " + std::to_string(fds.now)
+            + (fds.now != fds.before ? " (raised from " + std::to_string(fds.before) + ")" : "")
+            + "; inbound connections at most " + std::to_string(opts.max_connections)
+            + " (--max-connections " + std::to_string(cfg.max_connections) + ")");
   http_server server{opts, [&requests](std::shared_ptr<http_exchange> ex) { requests(std::move(ex)); },
                      rejection};
   auto bound = server.start();

@@ -496,8 +496,20 @@ const std::array<flag_spec, 27> flags{{
    }},
 }};
 
+/// Flags for tests, parsed like the others but left out of the help.
+const std::array<flag_spec, 1> hidden_flags{{
+  {"--idle-timeout", "DUR", "a connection without a complete request this long is closed",
+   [](const serve_config& c) { return format_duration(c.idle_timeout); },
+   [](std::string_view f, std::string_view v, serve_config& c) {
+     return parse_duration_at_least(f, v, milliseconds{1}, c.idle_timeout);
+   }},
+}};
+
 const flag_spec* find_flag(std::string_view name) {
   for (const auto& f : flags)
+    if (f.name == name)
+      return &f;
+  for (const auto& f : hidden_flags)
     if (f.name == name)
       return &f;
   return nullptr;

@@ -92,6 +92,11 @@ struct serve_config {
   /// request; past it the client gets 503 with `Retry-After`. Positive.
   std::chrono::milliseconds request_timeout = std::chrono::seconds{30}; // Default: 30s
 
+  /// `--idle-timeout DUR` (hidden, not in the help: tests shorten it): a connection that
+  /// has not sent a complete request (header and body) within this time of its accept or
+  /// of its last response is closed, which cuts off idle keep-alive and slow clients (SPEC §8).
+  std::chrono::milliseconds idle_timeout = std::chrono::seconds{30}; // Default: 30s
+
   /// `--max-connections N`: open inbound HTTP connections. At the cap a new connection evicts
   /// the longest-idle one; when every connection is busy the new one is closed. Lowered at
   /// start to what the descriptor limit leaves after a reserve for storage and deliveries.

@@ -378,6 +378,16 @@ TEST(parse_command_line, passivate_after_zero_keeps_hook_actors) {
   EXPECT_EQ(serve({"--passivate-after", "0s"}).passivate_after, 0ms);
 }
 
+TEST(parse_command_line, idle_timeout_is_parsed_but_hidden_from_the_help) {
+  EXPECT_EQ(serve_config{}.idle_timeout, 30s);
+  EXPECT_EQ(serve({"--idle-timeout", "1500ms"}).idle_timeout, 1500ms);
+  EXPECT_EQ(serve({"--idle-timeout=2s"}).idle_timeout, 2s);
+  auto r = run({"serve", "--idle-timeout", "0s"});
+  ASSERT_EQ(r.what, action::error);
+  EXPECT_NE(r.message.find("--idle-timeout:"), std::string::npos) << r.message;
+  EXPECT_EQ(help_text().find("--idle-timeout"), std::string::npos);
+}
+
 TEST(parse_command_line, token_errors_do_not_echo_the_token) {
   auto r = run({"serve", "--admin-token", "s3cret value"});
   ASSERT_EQ(r.what, action::error);

@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -213,6 +214,7 @@ struct spawn_io {
   std::string stdout_file;      // else opened as 1 if not empty
   std::string stderr_file;      // opened as 2
   std::string cwd;              // working directory of the child
+  std::uint64_t descriptor_limit = 0;  // if > 0: the child's soft and hard RLIMIT_NOFILE
 };
 
 std::vector<char*> c_strings(std::vector<std::string>& v) {
@@ -244,6 +246,10 @@ pid_t spawn_hookwerk(std::vector<std::string> args, std::vector<std::string> env
     ::sigaction(SIGTERM, &dfl, nullptr);
     ::sigaction(SIGINT, &dfl, nullptr);
     if (!io.cwd.empty() && ::chdir(io.cwd.c_str()) != 0) ::_exit(125);
+    if (io.descriptor_limit > 0) {
+      const rlimit lim{io.descriptor_limit, io.descriptor_limit};
+      if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) ::_exit(124);
+    }
     const int in = ::open("/dev/null", O_RDONLY);
     if (in >= 0) ::dup2(in, 0);
     if (io.stdout_fd >= 0) {
@@ -714,6 +720,7 @@ server_process::server_process(server_options options)
   io.stdout_fd = fds[1];
   io.stderr_file = stderr_path_.string();
   io.cwd = log_dir_.str();
+  io.descriptor_limit = options_.descriptor_limit;
   try {
     pid_ = spawn_hookwerk(args, child_environment(options_.env), io);
   } catch (...) {

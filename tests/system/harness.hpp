@@ -208,6 +208,9 @@ struct server_options {
   std::vector<std::string> extra_args;
   std::vector<std::pair<std::string, std::string>> env;
   std::chrono::milliseconds startup_timeout = 30s;
+  // If > 0: the server's soft and hard limit on open descriptors (RLIMIT_NOFILE), so it
+  // cannot raise it.
+  std::uint64_t descriptor_limit = 0;
 };
 
 struct credentials {
