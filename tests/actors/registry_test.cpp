@@ -722,5 +722,100 @@ TEST_F(registry_test, an_ingestion_over_the_fanout_bound_is_refused_whole) {
     << sender_.requests().size() << " deliveries";
 }
 
+/// The snapshot start-up recovery would read from the test's database (accounts,
+/// hooks and notifications; no queues).
+registry_snapshot snapshot_of(storage::store& db) {
+  registry_snapshot snap;
+  uint64_t max_id = 0;
+  db.scan(storage::cf::accounts, {}, {}, [&](std::string_view, std::string_view v) {
+    snap.accounts.push_back(*storage::account_record::decode(v));
+    return true;
+  });
+  db.scan(storage::cf::hooks, {}, {}, [&](std::string_view, std::string_view v) {
+    auto rec = *storage::hook_record::decode(v);
+    max_id = std::max(max_id, rec.id);
+    snap.hooks.push_back(hook_summary::of(rec));
+    return true;
+  });
+  db.scan(storage::cf::notifications, {}, {}, [&](std::string_view, std::string_view v) {
+    snap.notifications.push_back(*storage::notification_record::decode(v));
+    return true;
+  });
+  snap.next_hook_id = max_id + 1;
+  snap.next_notification_id = *db.read_counter(storage::meta_key::next_notification_id, 1);
+  return snap;
+}
+
+TEST_F(registry_test, recovery_completes_a_deactivation_whose_notification_a_crash_cut_off) {
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  auto healthy = add_hook("acme", "crm", "optin_finalized");
+  close();
+  constexpr int64_t deactivated_at = 1'700'000'000'000;
+  // The hook actor's half of a deactivation is durable, the registry's (the
+  // notification) is not: the process died between the two writes.
+  registry_snapshot snap;
+  {
+    auto db = storage::store::open(dir_.sub("db"));
+    ASSERT_TRUE(db.has_value());
+    auto stored = (*db)->get(storage::cf::hooks, storage::hook_key(id));
+    ASSERT_TRUE(stored.has_value() && stored.value().has_value());
+    auto record = *storage::hook_record::decode(**stored);
+    record.active = false;
+    record.deactivated_at_ms = deactivated_at;
+    record.consecutive_failures = 3;
+    record.last_error = "connection refused";
+    storage::batch b;
+    b.put(storage::cf::hooks, storage::hook_key(id), record.encode());
+    ASSERT_TRUE((*db)->write(std::move(b), true));
+    snap = snapshot_of(**db);
+  }
+  open(std::move(snap));
+  auto all_notes = [&] { return notes("acme", false, 0, 1000); };
+  auto first = all_notes();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].webhook_id, id);
+  EXPECT_EQ(first[0].kind, "webhook_deactivated");
+  EXPECT_EQ(first[0].created_at_ms, deactivated_at);
+  EXPECT_EQ(first[0].reason, "connection refused");
+  EXPECT_GE(first[0].token.size(), 16u);
+  EXPECT_FALSE(first[0].read);
+  (void)healthy;  // active: nothing to repair
+
+  // Stored durably, once: a second recovery finds it and adds none.
+  close();
+  {
+    auto db = storage::store::open(dir_.sub("db"));
+    ASSERT_TRUE(db.has_value());
+    snap = snapshot_of(**db);
+  }
+  ASSERT_EQ(snap.notifications.size(), 1u);
+  EXPECT_EQ(snap.notifications[0], first[0]);
+  EXPECT_EQ(snap.next_notification_id, first[0].id + 1);
+  open(std::move(snap));
+  EXPECT_EQ(all_notes(), first);
+
+  // The other half-state: the hook was reactivated (its record is active) but
+  // the notification was not yet marked read. Recovery marks it read.
+  close();
+  {
+    auto db = storage::store::open(dir_.sub("db"));
+    ASSERT_TRUE(db.has_value());
+    auto record = *storage::hook_record::decode(**(*db)->get(storage::cf::hooks, storage::hook_key(id)));
+    record.active = true;
+    record.deactivated_at_ms = 0;
+    record.consecutive_failures = 0;
+    storage::batch b;
+    b.put(storage::cf::hooks, storage::hook_key(id), record.encode());
+    ASSERT_TRUE((*db)->write(std::move(b), true));
+    snap = snapshot_of(**db);
+  }
+  open(std::move(snap));
+  auto after = all_notes();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_TRUE(after[0].read);
+  EXPECT_EQ(after[0].id, first[0].id);
+}
+
 } // namespace
 } // namespace hookwerk
