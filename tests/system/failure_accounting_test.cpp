@@ -177,6 +177,16 @@ TEST(UnreachableResolver, ItsFailuresAreRetriedUncountedAndLogged) {
   EXPECT_GE(metric_sum(server, "hookwerk_deliveries_total").value_or(0), local);
 }
 
+TEST(UnreachableResolver, AnInvalidServerListStopsTheStartWithAMessage) {
+  temp_dir data;
+  const auto r = run_hookwerk({"serve", "--listen", "127.0.0.1:0", "--data-dir", data.str()},
+                              {{"HOOKWERK_DNS_SERVERS", "not an address"}});
+  EXPECT_TRUE(r.exited);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("invalid DNS servers"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("listening on"), std::string::npos) << r.out;
+}
+
 // ---- the failure window -----------------------------------------------------------------
 
 TEST(FailureWindow, ARefusedReceiverIsDeactivatedOnlyOnceItsFirstFailureIsOldEnough) {
