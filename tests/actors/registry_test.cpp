@@ -91,6 +91,7 @@ protected:
     ctx_->sender = &sender_;
     ctx_->events = {"optin_finalized", "optout_finalized"};
     ctx_->delivery.retry_schedule = {std::chrono::milliseconds{1}};
+    ctx_->limits = limits_;
     if (configure_)
       configure_(*ctx_);
     cfg_.set("scheduler.max-threads", size_t{2});
@@ -193,6 +194,8 @@ protected:
   std::shared_ptr<actor_context> ctx_;
   std::unique_ptr<caf::actor_system> system_;
   registry_actor registry_;
+  /// The bounds the next open() gives the registry.
+  account_limits limits_;
 };
 
 TEST_F(registry_test, creates_hooks_with_increasing_ids_and_persists_them) {
@@ -751,7 +754,11 @@ TEST_F(registry_test, recovery_completes_a_deactivation_whose_notification_a_cra
   auto id = add_hook("acme", "zap", "optin_finalized");
   auto healthy = add_hook("acme", "crm", "optin_finalized");
   close();
-  constexpr int64_t deactivated_at = 1'700'000'000'000;
+  // A minute ago: its link has not expired (--buffer-max-age).
+  const int64_t deactivated_at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count()
+                                 - 60'000;
   // The hook actor's half of a deactivation is durable, the registry's (the
   // notification) is not: the process died between the two writes.
   registry_snapshot snap;
@@ -815,6 +822,49 @@ TEST_F(registry_test, recovery_completes_a_deactivation_whose_notification_a_cra
   ASSERT_EQ(after.size(), 1u);
   EXPECT_TRUE(after[0].read);
   EXPECT_EQ(after[0].id, first[0].id);
+}
+
+TEST_F(registry_test, recovery_leaves_notifications_the_account_limit_removed_alone) {
+  add_account("acme");
+  auto older = add_hook("acme", "zap", "optin_finalized");
+  auto newer = add_hook("acme", "crm", "optin_finalized");
+  close();
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+  // Both hooks were deactivated; with one notification kept per account, the
+  // older one's notification was deleted when the newer one's was stored.
+  registry_snapshot snap;
+  {
+    auto db = storage::store::open(dir_.sub("db"));
+    ASSERT_TRUE(db.has_value());
+    storage::batch b;
+    for (auto [id, at] : {std::pair{older, now - 120'000}, std::pair{newer, now - 60'000}}) {
+      auto record = *storage::hook_record::decode(**(*db)->get(storage::cf::hooks, storage::hook_key(id)));
+      record.active = false;
+      record.deactivated_at_ms = at;
+      record.last_error = "HTTP 500";
+      b.put(storage::cf::hooks, storage::hook_key(id), record.encode());
+    }
+    storage::notification_record note;
+    note.id = 2;
+    note.account = "acme";
+    note.kind = "webhook_deactivated";
+    note.webhook_id = newer;
+    note.created_at_ms = now - 60'000;
+    note.reason = "HTTP 500";
+    note.token = "0123456789abcdef0123";
+    b.put(storage::cf::notifications, storage::be64(2), note.encode());
+    storage::put_counter(b, storage::meta_key::next_notification_id, 3);
+    ASSERT_TRUE((*db)->write(std::move(b), true));
+    snap = snapshot_of(**db);
+  }
+  limits_.notifications_kept = 1;
+  open(std::move(snap));
+  auto kept = notes("acme", false, 0, 1000);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].webhook_id, newer);
+  EXPECT_EQ(kept[0].id, 2u);
 }
 
 } // namespace
