@@ -21,6 +21,7 @@ class sender;
 struct delivery_settings {
   std::vector<std::chrono::milliseconds> retry_schedule; ///< --retry-schedule
   uint32_t failure_threshold = 10;                       ///< --failure-threshold
+  std::chrono::milliseconds failure_window{300000};      ///< --failure-window (0: the count alone)
   std::chrono::milliseconds timeout{10000};              ///< --delivery-timeout
   uint32_t max_in_flight = 8;                            ///< --max-in-flight
   std::chrono::milliseconds max_event_age{std::chrono::hours{72}}; ///< --max-event-age

@@ -50,12 +50,32 @@ void sync_gauges(self_ptr self) {
   st.reported_buffered = buffered;
 }
 
+/// Arms the timer that writes the drops the drop log holds back, once they are due.
+void arm_drop_log(self_ptr self) {
+  auto& st = self->state;
+  auto due = st.drops.due();
+  if (st.drop_log_armed || !due)
+    return;
+  st.drop_log_armed = true;
+  auto delay = std::max<int64_t>(*due - support::now_ms(), 0) + 1;
+  self->delayed_send(self, std::chrono::milliseconds{delay}, drop_log_atom::value);
+}
+
+void write_drop_line(const hook_state& st, const std::string& line) {
+  log::warn("webhook " + std::to_string(st.record.id) + ": " + line);
+}
+
+/// Counts dropped events; the log gets at most one line a minute per hook, carrying the
+/// count since the previous one (a burst of drops would otherwise flood stderr).
 void count_dropped(self_ptr self, uint64_t n, const char* why) {
   if (n == 0)
     return;
-  self->state.ctx->stats.events_dropped.fetch_add(n, std::memory_order_relaxed);
-  log::warn("webhook " + std::to_string(self->state.record.id) + ": " + std::to_string(n)
-            + " event(s) dropped (" + why + ")");
+  auto& st = self->state;
+  st.ctx->stats.events_dropped.fetch_add(n, std::memory_order_relaxed);
+  if (auto line = st.drops.add(n, why, support::now_ms()))
+    write_drop_line(st, *line);
+  else
+    arm_drop_log(self);
 }
 
 /// Moves one queue entry into the buffer, or drops it when the buffer is
@@ -314,6 +334,8 @@ void on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result&
   auto success = r.success();
   (success ? ctx.stats.deliveries_success : ctx.stats.deliveries_failure)
     .fetch_add(1, std::memory_order_relaxed);
+  if (r.local_failure())
+    ctx.stats.deliveries_local_failure.fetch_add(1, std::memory_order_relaxed);
   ctx.stats.delivery_duration.observe_us(static_cast<uint64_t>(r.duration.count()) * 1000);
 
   auto attempt_no = it->entry.attempts + 1;
@@ -346,23 +368,28 @@ void on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result&
       entry.first_attempt_ms = started;
     auto stored = entry;
     stored.payload = *it->payload;
+    // Only the receiver's failures count toward deactivation; the server's own
+    // (resolver, descriptors, ports, shutdown) are retried without counting.
+    auto verdict = st.on_failure(*rec.error, r.http_status, r.at_fault, now,
+                                 {ctx.delivery.failure_threshold, ctx.delivery.failure_window});
+    auto counted = verdict != hook_state::after_failure::retry_local;
     if (!st.record.active) {
       // The attempt was in flight when the hook was deactivated.
-      st.on_failure(*rec.error, r.http_status, ctx.delivery.failure_threshold);
-      b.put(storage::cf::hooks, storage::hook_key(st.record.id), st.record.encode());
+      if (counted)
+        b.put(storage::cf::hooks, storage::hook_key(st.record.id), st.record.encode());
       st.queue.remove(seq);
       if (st.activating)
         b.put(storage::cf::queue, queue_key(st, seq), stored.encode());  // reloaded once active
       else
         buffer_entry(self, b, std::move(stored));
-    } else if (st.on_failure(*rec.error, r.http_status, ctx.delivery.failure_threshold)
-               == hook_state::after_failure::deactivate) {
+    } else if (verdict == hook_state::after_failure::deactivate) {
       // No longer in flight, so deactivate() moves it to the buffer too,
       // taking the in-memory copy with the updated attempt count.
       st.queue.release(seq, 0);
       deactivate(self, b, now);
     } else {
-      b.put(storage::cf::hooks, storage::hook_key(st.record.id), st.record.encode());
+      if (counted)
+        b.put(storage::cf::hooks, storage::hook_key(st.record.id), st.record.encode());
       if (now - entry.first_attempt_ms >= ctx.delivery.max_event_age.count()) {
         storage::attempt_record expired;
         expired.event_id = entry.event_id;
@@ -377,8 +404,9 @@ void on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result&
         st.queue.remove(seq);
       } else {
         std::uniform_real_distribution<double> jitter{-1.0, 1.0};
-        auto delay = retry_delay(ctx.delivery.retry_schedule, attempt_no, jitter(st.rng),
-                                 r.retry_after);
+        auto delay = counted ? retry_delay(ctx.delivery.retry_schedule, attempt_no, jitter(st.rng),
+                                           r.retry_after)
+                             : local_retry_delay(ctx.delivery.retry_schedule, jitter(st.rng));
         b.put(storage::cf::queue, queue_key(st, seq), stored.encode());
         st.queue.release(seq, now + delay.count());
       }
@@ -491,6 +519,9 @@ std::vector<storage::attempt_record> read_attempts(self_ptr self, uint64_t limit
 
 hook_state::~hook_state() {
   if (ctx) {
+    // Drops held back for the once-a-minute line are written now rather than lost.
+    if (auto line = drops.flush(0, true))
+      write_drop_line(*this, *line);
     ctx->hook_actors.fetch_sub(1, std::memory_order_relaxed);
     ctx->stats.pending_events.fetch_sub(reported_pending, std::memory_order_relaxed);
     ctx->stats.buffered_events.fetch_sub(reported_buffered, std::memory_order_relaxed);
@@ -511,18 +542,32 @@ hook_view hook_state::view() const {
 }
 
 bool hook_state::reactivate() {
-  bool changed = !record.active || record.consecutive_failures != 0 || record.deactivated_at_ms != 0;
+  bool changed = !record.active || record.consecutive_failures != 0 || record.deactivated_at_ms != 0
+                 || record.failures_since_ms != 0;
   record.active = true;
   record.deactivated_at_ms = 0;
   record.consecutive_failures = 0;
+  record.failures_since_ms = 0;
   return changed;
 }
 
 hook_state::after_failure hook_state::on_failure(std::string error, unsigned http_status,
-                                                uint32_t threshold) {
+                                                fault at_fault, int64_t now,
+                                                failure_policy policy) {
+  if (at_fault == fault::local)
+    return after_failure::retry_local;
   ++record.consecutive_failures;
+  // The first failure of a streak starts the window; so does the next failure of a
+  // streak whose start a record of version 1 did not keep.
+  if (record.consecutive_failures == 1 || record.failures_since_ms == 0)
+    record.failures_since_ms = now;
   record.last_error = std::move(error);
-  if (record.active && (http_status == 410 || record.consecutive_failures >= threshold))
+  if (!record.active)
+    return after_failure::retry;
+  if (http_status == 410)
+    return after_failure::deactivate;
+  if (record.consecutive_failures >= policy.threshold
+      && now - record.failures_since_ms >= policy.window.count())
     return after_failure::deactivate;
   return after_failure::retry;
 }
@@ -538,9 +583,10 @@ bool hook_state::buffers_at(int64_t now, std::chrono::milliseconds retention,
 }
 
 bool hook_state::on_success() {
-  if (record.consecutive_failures == 0)
+  if (record.consecutive_failures == 0 && record.failures_since_ms == 0)
     return false;
   record.consecutive_failures = 0;
+  record.failures_since_ms = 0;
   return true;
 }
 
@@ -704,6 +750,13 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
       self->state.writes.complete(token, s);
     },
     [=](idle_atom) { on_idle_check(self); },
+    [=](drop_log_atom) {
+      auto& st = self->state;
+      st.drop_log_armed = false;
+      if (auto line = st.drops.flush(support::now_ms()))
+        write_drop_line(st, *line);
+      arm_drop_log(self);
+    },
   };
 }
 

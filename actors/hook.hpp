@@ -7,11 +7,21 @@
 
 #include "actors/context.hpp"
 #include "actors/delivery_queue.hpp"
+#include "actors/drop_log.hpp"
 #include "actors/messages.hpp"
+#include "actors/sender.hpp"
 #include "actors/write_tracker.hpp"
 #include "storage/records.hpp"
 
 namespace hookwerk {
+
+/// When failed attempts switch a hook off (SPEC §1, §6).
+struct failure_policy {
+  /// --failure-threshold: consecutive failed attempts (the receiver's) needed.
+  uint32_t threshold = 10;
+  /// --failure-window: how old the first of them must be; 0 = the count alone.
+  std::chrono::milliseconds window{0};
+};
 
 /// The state of one hook actor: the durable record it owns, the window of its
 /// queue and its bookkeeping. Only the hook actor touches it.
@@ -49,6 +59,10 @@ struct hook_state {
   bool passivating = false;
   /// Between an activation's request and the durable move of the buffer.
   bool activating = false;
+  /// Log lines about dropped events, at most one a minute.
+  drop_log drops;
+  /// A timer to write the drops `drops` holds back is armed.
+  bool drop_log_armed = false;
   std::minstd_rand rng{std::random_device{}()};
 
   hook_state() = default;
@@ -67,11 +81,25 @@ struct hook_state {
   bool reactivate();
 
   /// What a failed attempt leads to.
-  enum class after_failure { retry, deactivate };
+  enum class after_failure {
+    /// Counted (the record changed): retry after the next delay of --retry-schedule.
+    retry,
+    /// The server's own failure: nothing counted, the record unchanged; retry after the
+    /// short fixed delay (local_retry_delay).
+    retry_local,
+    /// Counted, and the hook is to be deactivated now.
+    deactivate,
+  };
 
-  /// Counts a failed attempt with its error text; a 410 or reaching
-  /// `threshold` consecutive failures deactivates (SPEC §5, §6).
-  after_failure on_failure(std::string error, unsigned http_status, uint32_t threshold);
+  /// Takes a failed attempt that ended at `now` (unix ms), with its error text.
+  /// - `fault::local` (the server's own side): changes nothing, neither counts nor resets
+  ///   the streak; `retry_local`.
+  /// - anything else is the receiver's: the count grows and `last_error` is set; the first
+  ///   failure of a streak stores its time. `deactivate` for an active hook on a 410, or
+  ///   once the count reached `policy.threshold` and the first failure of the streak is at
+  ///   least `policy.window` old (SPEC §1, §5, §6); else `retry`.
+  after_failure on_failure(std::string error, unsigned http_status, fault at_fault, int64_t now,
+                           failure_policy policy);
 
   /// Marks the hook inactive as of `now`.
   void deactivate(int64_t now);
@@ -80,7 +108,7 @@ struct hook_state {
   /// within `retention` of the deactivation and below `limit`.
   bool buffers_at(int64_t now, std::chrono::milliseconds retention, uint64_t limit) const;
 
-  /// Counts a successful attempt; true if the record changed.
+  /// Counts a successful attempt: the failure streak ends. True if the record changed.
   bool on_success();
 };
 

@@ -40,6 +40,7 @@ using notes_atom = caf::atom_constant<caf::atom("notes")>;
 using link_atom = caf::atom_constant<caf::atom("link")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
+using drop_log_atom = caf::atom_constant<caf::atom("droplog")>;
 
 // -- message structs ----------------------------------------------------------
 
@@ -141,7 +142,9 @@ using hook_actor = caf::typed_actor<
   /// A write this actor submitted to the group-commit writer finished.
   caf::reacts_to<persisted_atom, uint64_t, status>,
   /// Time to check whether the actor has been idle long enough to passivate.
-  caf::reacts_to<idle_atom>>;
+  caf::reacts_to<idle_atom>,
+  /// Time to write the log line about dropped events held back (at most one a minute).
+  caf::reacts_to<drop_log_atom>>;
 
 /// The registry owns the accounts and the index of webhooks by account and
 /// event, spawns and supervises hook actors, and routes calls to them.

@@ -38,6 +38,9 @@ struct metrics {
   std::atomic<uint64_t> events_ingested{0};
   std::atomic<uint64_t> deliveries_success{0};
   std::atomic<uint64_t> deliveries_failure{0};
+  /// The failed attempts (also counted in deliveries_failure) that failed on the
+  /// server's own side and so did not count toward deactivation.
+  std::atomic<uint64_t> deliveries_local_failure{0};
   std::atomic<uint64_t> events_dropped{0};
   std::atomic<uint64_t> events_expired{0};
   std::atomic<int64_t> pending_events{0};

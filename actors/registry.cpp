@@ -305,6 +305,86 @@ struct list_collector {
   }
 };
 
+/// Adds to `b` the notification of hook `id`'s deactivation at `at` (its
+/// created_at, so each deactivation's notification is recognisable), and the
+/// deletion of the account's oldest beyond `account_limits::notifications_kept`.
+void notify_deactivation(self_ptr self, storage::batch& b, registry_state::account_entry& account,
+                         uint64_t id, int64_t at, std::string reason) {
+  auto& st = self->state;
+  storage::notification_record note;
+  note.id = st.next_notification_id++;
+  note.account = account.record.username;
+  note.kind = "webhook_deactivated";
+  note.webhook_id = id;
+  note.created_at_ms = at;
+  note.reason = std::move(reason);
+  note.token = support::random_token(16);
+  b.put(storage::cf::notifications, storage::be64(note.id), note.encode());
+  storage::put_counter(b, storage::meta_key::next_notification_id, st.next_notification_id);
+  log::info("notification " + std::to_string(note.id) + " stored for account " + note.account
+            + ": webhook " + std::to_string(id) + " deactivated");
+  auto& kept = account.notifications;
+  kept.insert(note.id);
+  st.notifications[note.id] = std::move(note);
+  // The oldest go in the same batch, so the account never holds more.
+  while (kept.size() > st.ctx->limits.notifications_kept) {
+    auto oldest = *kept.begin();
+    kept.erase(kept.begin());
+    st.notifications.erase(oldest);
+    b.erase(storage::cf::notifications, storage::be64(oldest));
+  }
+}
+
+/// Start-up repair of a change of state cut in half by a crash. The hook actor
+/// stores its record, then tells the registry, which stores the notification
+/// (or marks them read) in a second write. So after a crash between the two:
+/// - an inactive hook whose deactivation has no notification gets it now
+///   (created at the deactivation's time, with the record's last error);
+/// - an unread notification of a hook that is active again is marked read.
+void repair_notifications(self_ptr self) {
+  auto& st = self->state;
+  std::set<std::pair<uint64_t, int64_t>> noted;
+  for (const auto& [nid, note] : st.notifications)
+    noted.emplace(note.webhook_id, note.created_at_ms);
+  storage::batch b;
+  for (const auto& [id, entry] : st.hooks) {
+    if (entry.active || entry.deactivated_at_ms == 0 || noted.count({id, entry.deactivated_at_ms}))
+      continue;
+    auto account = st.accounts.find(entry.account);
+    if (account == st.accounts.end())
+      continue;
+    // An account at its limit lost its oldest notifications on purpose.
+    const auto& kept = account->second.notifications;
+    if (kept.size() >= st.ctx->limits.notifications_kept && !kept.empty()
+        && entry.deactivated_at_ms < st.notifications.at(*kept.begin()).created_at_ms)
+      continue;
+    auto record = stored_hook(*st.ctx, id);
+    if (!record) {
+      log::error("webhook " + std::to_string(id) + ": cannot repair its missing notification: "
+                 + record.error().message());
+      continue;
+    }
+    log::warn("webhook " + std::to_string(id)
+              + ": its deactivation had no notification (interrupted write); storing it now");
+    notify_deactivation(self, b, account->second, id, entry.deactivated_at_ms,
+                        record->last_error.value_or(""));
+  }
+  for (auto& [nid, note] : st.notifications) {
+    auto h = st.hooks.find(note.webhook_id);
+    if (note.read || h == st.hooks.end() || !h->second.active)
+      continue;
+    note.read = true;
+    b.put(storage::cf::notifications, storage::be64(nid), note.encode());
+  }
+  if (b.empty())
+    return;
+  st.writes.submit(*st.ctx->writer, caf::actor_cast<registry_actor>(self), std::move(b),
+                   [](const status& s) {
+                     if (!s)
+                       log::error("storing repaired notifications failed: " + s.message());
+                   });
+}
+
 /// Handles a hook's change of state: a deactivation gets a notification, a
 /// reactivation marks the hook's notifications read.
 void on_hook_state(self_ptr self, uint64_t id, bool active, int64_t at, std::string& reason) {
@@ -319,28 +399,7 @@ void on_hook_state(self_ptr self, uint64_t id, bool active, int64_t at, std::str
     return;
   storage::batch b;
   if (!active) {
-    storage::notification_record note;
-    note.id = st.next_notification_id++;
-    note.account = i->second.account;
-    note.kind = "webhook_deactivated";
-    note.webhook_id = id;
-    note.created_at_ms = at;
-    note.reason = std::move(reason);
-    note.token = support::random_token(16);
-    b.put(storage::cf::notifications, storage::be64(note.id), note.encode());
-    storage::put_counter(b, storage::meta_key::next_notification_id, st.next_notification_id);
-    log::info("notification " + std::to_string(note.id) + " stored for account " + note.account
-              + ": webhook " + std::to_string(id) + " deactivated");
-    auto& kept = account->second.notifications;
-    kept.insert(note.id);
-    st.notifications[note.id] = std::move(note);
-    // The oldest go in the same batch, so the account never holds more.
-    while (kept.size() > st.ctx->limits.notifications_kept) {
-      auto oldest = *kept.begin();
-      kept.erase(kept.begin());
-      st.notifications.erase(oldest);
-      b.erase(storage::cf::notifications, storage::be64(oldest));
-    }
+    notify_deactivation(self, b, account->second, id, at, std::move(reason));
   } else {
     for (auto nid : account->second.notifications) {
       auto& note = st.notifications.at(nid);
@@ -399,14 +458,19 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       a->second.notifications.insert(nid);
     st.notifications[nid] = std::move(note);
   }
-  // Only hooks with stored entries get an actor now; the others stay passive
-  // until their first event or call.
+  std::vector<uint64_t> with_entries;
   for (auto& hook : snapshot.hooks) {
     auto id = hook.id;
     index_hook(self, {std::move(hook), {}, 0});
     if (snapshot.with_entries.count(id))
-      start_actor(self, st.hooks.at(id), true);
+      with_entries.push_back(id);
   }
+  // Before any hook actor runs, so none can change state meanwhile.
+  repair_notifications(self);
+  // Only hooks with stored entries get an actor now; the others stay passive
+  // until their first event or call.
+  for (auto id : with_entries)
+    start_actor(self, st.hooks.at(id), true);
 
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;

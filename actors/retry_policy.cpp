@@ -21,4 +21,9 @@ std::chrono::milliseconds retry_delay(const std::vector<std::chrono::millisecond
   return delay;
 }
 
+std::chrono::milliseconds local_retry_delay(const std::vector<std::chrono::milliseconds>& schedule,
+                                            double jitter) {
+  return retry_delay(schedule, 1, jitter, std::nullopt);
+}
+
 } // namespace hookwerk

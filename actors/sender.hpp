@@ -45,6 +45,21 @@ struct delivery_request {
   std::chrono::milliseconds timeout{10000};
 };
 
+/// Whose side a failed attempt failed on. Only the receiver's failures count toward
+/// deactivating a hook (SPEC §1 --failure-threshold); the server's own are retried without
+/// counting.
+enum class fault : uint8_t {
+  /// No failure (a 2xx), or a sender that does not say.
+  none,
+  /// The receiver's: connection refused or reset by it, a timeout waiting for it, a TLS
+  /// failure, a non-2xx answer, an address the private-target rule refuses, an invalid URL,
+  /// a host name that does not exist.
+  receiver,
+  /// The server's own: its resolver failing or not answering (SERVFAIL, timeout, refused,
+  /// unreachable), no descriptors, ports, buffers or memory, the sender shutting down.
+  local,
+};
+
 /// What happened to one attempt.
 struct delivery_result {
   /// The response status, 0 when no response arrived.
@@ -56,8 +71,13 @@ struct delivery_result {
   /// From a Retry-After header (delta-seconds form) on a 429 or 503.
   std::optional<std::chrono::seconds> retry_after;
   std::chrono::milliseconds duration{0};
+  /// Set by the sender where the error is produced. A failure left at `none` counts as
+  /// the receiver's.
+  fault at_fault = fault::none;
 
   bool success() const noexcept { return error.empty() && http_status >= 200 && http_status < 300; }
+  /// A failure on the server's own side (never counted toward deactivation).
+  bool local_failure() const noexcept { return !success() && at_fault == fault::local; }
 };
 
 /// Thread-safe. `done` is called exactly once per send, from a sender thread,

@@ -58,6 +58,12 @@ std::string metrics_text(const registry_stats& registry, const metrics& m, int64
   w.sample("hookwerk_deliveries_total", "{outcome=\"success\"}", m.deliveries_success.load());
   w.sample("hookwerk_deliveries_total", "{outcome=\"failure\"}", m.deliveries_failure.load());
 
+  w.header("hookwerk_delivery_local_failures_total", "counter",
+           "Failed delivery attempts (also counted as outcome=\"failure\") that failed on the "
+           "server's own side (resolver, descriptors, ports, shutdown) and so never count "
+           "toward deactivating a webhook.");
+  w.sample("hookwerk_delivery_local_failures_total", "", m.deliveries_local_failure.load());
+
   w.header("hookwerk_delivery_duration_seconds", "histogram",
            "Duration of delivery attempts (connect to full response).");
   uint64_t cumulative = 0;

@@ -119,6 +119,7 @@ int run_server(const engine::serve_config& cfg) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);  // would end the process by default; ignored below
   pthread_sigmask(SIG_BLOCK, &signals, nullptr); // inherited by every thread started below
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -171,7 +172,14 @@ int run_server(const engine::serve_config& cfg) {
   std::fflush(stdout);
 
   int sig = 0;
-  sigwait(&signals, &sig);
+  for (;;) {
+    sigwait(&signals, &sig);
+    if (sig != SIGHUP)
+      break;
+    // Nothing to reload (the configuration is the command line): a HUP from a closing
+    // terminal or a reflexive `kill -HUP` must not stop deliveries.
+    log::info("received SIGHUP, ignored (nothing to reload; SIGTERM or SIGINT stops the server)");
+  }
   log::info(std::string{"received "} + (sig == SIGINT ? "SIGINT" : "SIGTERM") + ", shutting down");
 
   writer.set_listener(log_storage_event);

@@ -582,6 +582,10 @@ cli_result parse_serve(int argc, const char* const* argv, const getenv_function&
     return error(std::move(*p));
   if (auto p = token_from_env(getenv, "HOOKWERK_INGEST_TOKEN", config.ingest_token))
     return error(std::move(*p));
+  // Tests point deliveries at a name server of their own (checked when the resolver starts).
+  if (getenv)
+    if (auto servers = getenv("HOOKWERK_DNS_SERVERS"))
+      config.dns_servers = std::move(*servers);
   return result;
 }
 

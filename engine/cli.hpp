@@ -37,7 +37,8 @@ struct cli_result {
 /// given twice: the last one wins. Unknown flags and stray arguments are errors.
 /// Without `--admin-token` / `--ingest-token`, `getenv("HOOKWERK_ADMIN_TOKEN")` /
 /// `getenv("HOOKWERK_INGEST_TOKEN")` is used if set and not empty; an empty `getenv` callback
-/// means "no environment". The first problem found is reported; nothing is thrown.
+/// means "no environment". `getenv("HOOKWERK_DNS_SERVERS")` fills `serve_config::dns_servers`.
+/// The first problem found is reported; nothing is thrown.
 cli_result parse_command_line(int argc, const char* const* argv, const getenv_function& getenv);
 
 /// `std::getenv` as a `getenv_function`, for `main`. Not safe against a concurrent `setenv`;

@@ -134,6 +134,10 @@ struct serve_config {
   /// to the system trust store. Not in the SPEC's table: private CAs and tests need it.
   std::string ca_file; // Default: none
 
+  /// Env `HOOKWERK_DNS_SERVERS` (no flag; for tests and special set-ups): the name servers
+  /// deliveries resolve host names with, as "ip[:port],...", instead of /etc/resolv.conf.
+  std::string dns_servers; // Default: empty (the system's)
+
   /// `--workers N`: actor scheduler threads.
   unsigned workers = default_workers(); // Default: number of cores (1..256)
 };

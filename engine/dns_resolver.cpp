@@ -72,6 +72,22 @@ void init_library() {
     throw std::runtime_error(std::string("cannot initialise c-ares: ") + ares_strerror(status));
 }
 
+/// Whether a failed lookup's status is the resolver's fault rather than the name's: only
+/// "no such name", "no address" and a malformed name are the name's (SPEC §1
+/// --failure-threshold counts those against the hook, never our resolver's troubles).
+bool is_resolver_failure(int status) {
+  switch (status) {
+    case ARES_SUCCESS: // answered, but without an IPv4 or IPv6 address
+    case ARES_ENODATA:
+    case ARES_ENOTFOUND:
+    case ARES_EBADNAME:
+    case ARES_ENONAME:
+      return false;
+    default: // ESERVFAIL, EREFUSED, ETIMEOUT, ECONNREFUSED, ENOMEM, EFILE, EBADRESP, ...
+      return true;
+  }
+}
+
 struct addrinfo_deleter {
   void operator()(ares_addrinfo* info) const { ares_freeaddrinfo(info); }
 };
@@ -150,20 +166,20 @@ private:
 
   void start(std::string host, handler done) {
     if (host.empty() || host.find('\0') != std::string::npos) {
-      done({{}, "invalid host name"});
+      done({{}, "invalid host name", false});
       return;
     }
     if (auto address = numeric_host(host)) {
-      done({{*address}, {}});
+      done({{*address}, {}, false});
       return;
     }
     if (is_in_zone(host, "invalid")) {
-      done({{}, ares_strerror(ARES_ENOTFOUND)});
+      done({{}, ares_strerror(ARES_ENOTFOUND), false});
       return;
     }
     if (auto it = cache_.find(host); it != cache_.end()) {
       if (clock::now() < it->second.expires) {
-        done({it->second.addresses, {}});
+        done({it->second.addresses, {}, false});
         return;
       }
       cache_.erase(it);
@@ -214,9 +230,10 @@ private:
     }
     if (answer.addresses.empty() && is_in_zone(host, "localhost"))
       answer.addresses = loopback_addresses();
-    if (answer.addresses.empty())
+    if (answer.addresses.empty()) {
       answer.error = status == ARES_SUCCESS ? "no IPv4 or IPv6 address" : ares_strerror(status);
-    else
+      answer.local_failure = is_resolver_failure(status);
+    } else
       remember(host, answer.addresses, ttl);
     complete(host, answer);
   }

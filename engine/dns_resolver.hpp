@@ -21,6 +21,11 @@ struct dns_answer {
   std::vector<support::ip_address> addresses;
   /// Empty on success; otherwise why the lookup failed ("Domain name not found", ...).
   std::string error;
+  /// For a failure: true when it is the resolver's (ours) rather than the name's: the
+  /// name server failed (SERVFAIL), refused, did not answer or could not be reached, or we
+  /// ran out of memory or descriptors. False when the name does not exist, has no
+  /// address, or is not a valid name.
+  bool local_failure = false;
 };
 
 /// Settings of a `dns_resolver`.

@@ -300,6 +300,28 @@ std::string describe(const error_code& ec) {
   return ec.message();
 }
 
+/// Whose side a network error is on. Ours: no descriptors (EMFILE, ENFILE), no local port
+/// (EADDRNOTAVAIL), no buffers or memory, no route out of this host at all (ENETUNREACH is
+/// reported at once only when our routing table has none), and operations aborted by our
+/// own shutdown. Everything else (refused, reset, host unreachable, TLS, protocol errors)
+/// is the receiver's.
+fault fault_of(const error_code& ec) {
+  if (ec == asio::error::operation_aborted || ec == asio::error::no_descriptors ||
+      ec == asio::error::no_buffer_space || ec == asio::error::no_memory ||
+      ec == asio::error::network_unreachable)
+    return fault::local;
+  if (ec.category() == boost::system::system_category()) {
+    switch (ec.value()) {
+      case ENFILE:
+      case EADDRNOTAVAIL:
+        return fault::local;
+      default:
+        break;
+    }
+  }
+  return fault::receiver;
+}
+
 } // namespace
 
 namespace detail {
@@ -320,7 +342,7 @@ public:
   /// Runs the attempt. On the strand.
   void start();
   /// Ends it now with `reason`, unless it has ended. On the strand.
-  void abort(std::string_view reason) { fail(std::string(reason)); }
+  void abort(std::string_view reason) { fail(std::string(reason), fault::local); }
   /// Answers without running (the sender is stopping). Instead of `start`.
   void reject(std::string_view reason);
 
@@ -344,7 +366,7 @@ private:
   void on_body(const error_code& ec);
   bool retry_on_fresh_connection();
   void finish_with_status(bool reusable);
-  void fail(std::string error);
+  void fail(std::string error, fault at_fault = fault::receiver);
   void finish(delivery_result result, bool reusable);
 
   detail::http_sender_core& core_;
@@ -367,6 +389,8 @@ private:
   /// Some response (an interim one, at least) arrived on the current connection.
   bool response_started_ = false;
   bool finished_ = false;
+  /// Waiting for the resolver: a deadline reached now is the server's own failure.
+  bool resolving_ = false;
   std::vector<tcp::endpoint> endpoints_;
   /// The request line and headers, serialised once; the body is written from
   /// the shared payload after it without a copy.
@@ -557,6 +581,7 @@ void attempt::reject(std::string_view reason) {
   finished_ = true;
   delivery_result result;
   result.error = std::string(reason);
+  result.at_fault = fault::local;
   result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started_);
   if (auto done = std::move(done_))
     done(std::move(result));
@@ -570,16 +595,20 @@ void attempt::start() {
     return;
   }
   if (!build_request()) {
-    fail("invalid header");
+    fail("invalid header", fault::local); // the headers are ours
     return;
   }
   if (clock::now() >= deadline_) {
-    fail("timeout");
+    fail("timeout", fault::local); // it waited on our side only
     return;
   }
   deadline_timer_.expires_at(deadline_);
   deadline_timer_.async_wait(bind([self = shared_from_this()](const error_code& ec) {
-    if (!ec)
+    if (ec)
+      return;
+    if (self->resolving_)
+      self->fail("dns: timeout", fault::local); // our resolver did not answer in time
+    else
       self->fail("timeout");
   }));
 
@@ -644,6 +673,7 @@ void attempt::resolve() {
     connect({*address});
     return;
   }
+  resolving_ = true;
   core_.resolver().resolve(url().host, [self = shared_from_this()](dns_answer answer) {
     asio::post(self->strand_, [self, answer = std::move(answer)]() mutable {
       self->on_resolved(std::move(answer));
@@ -652,10 +682,11 @@ void attempt::resolve() {
 }
 
 void attempt::on_resolved(dns_answer answer) {
+  resolving_ = false;
   if (finished_)
     return;
   if (!answer.error.empty()) {
-    fail("dns: " + answer.error);
+    fail("dns: " + answer.error, answer.local_failure ? fault::local : fault::receiver);
     return;
   }
   connect(answer.addresses);
@@ -686,7 +717,7 @@ void attempt::on_connected(const error_code& ec) {
   if (finished_)
     return;
   if (ec) {
-    fail(describe(ec));
+    fail(describe(ec), fault_of(ec));
     return;
   }
   error_code ignored;
@@ -735,7 +766,7 @@ void attempt::on_handshake(const error_code& ec) {
       reason = ec.message();
     else
       reason = describe(ec);
-    fail("tls: " + reason);
+    fail("tls: " + reason, verify != X509_V_OK ? fault::receiver : fault_of(ec));
     return;
   }
   write();
@@ -760,7 +791,7 @@ void attempt::on_written(const error_code& ec) {
     return;
   if (ec) {
     if (!retry_on_fresh_connection())
-      fail(describe(ec));
+      fail(describe(ec), fault_of(ec));
     return;
   }
   read();
@@ -786,7 +817,7 @@ void attempt::on_header(const error_code& ec) {
     if (!response_started_ && !parser_->got_some() && conn_->buffer.size() == 0 &&
         retry_on_fresh_connection())
       return;
-    fail(describe(ec));
+    fail(describe(ec), fault_of(ec));
     return;
   }
   response_started_ = true;
@@ -840,6 +871,7 @@ void attempt::finish_with_status(bool reusable) {
   const auto& response = parser_->get();
   delivery_result result;
   result.http_status = response.result_int();
+  result.at_fault = result.success() ? fault::none : fault::receiver;
   if (result.http_status == 429 || result.http_status == 503) {
     auto it = response.find(http::field::retry_after);
     if (it != response.end()) {
@@ -850,9 +882,10 @@ void attempt::finish_with_status(bool reusable) {
   finish(std::move(result), reusable);
 }
 
-void attempt::fail(std::string error) {
+void attempt::fail(std::string error, fault at_fault) {
   delivery_result result;
   result.error = std::move(error);
+  result.at_fault = at_fault;
   finish(std::move(result), false);
 }
 

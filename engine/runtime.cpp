@@ -203,6 +203,7 @@ expected<std::unique_ptr<runtime>> runtime::start(const serve_config& cfg) {
   p->ctx->event_id_prefix = "evt_" + *instance;
   p->ctx->delivery.retry_schedule = cfg.retry_schedule;
   p->ctx->delivery.failure_threshold = cfg.failure_threshold;
+  p->ctx->delivery.failure_window = cfg.failure_window;
   p->ctx->delivery.timeout = cfg.delivery_timeout;
   p->ctx->delivery.max_in_flight = cfg.max_in_flight;
   p->ctx->delivery.max_event_age = cfg.max_event_age;
@@ -216,7 +217,12 @@ expected<std::unique_ptr<runtime>> runtime::start(const serve_config& cfg) {
   http_sender_options sender_opts;
   sender_opts.allow_private_targets = cfg.allow_private_targets;
   sender_opts.ca_file = cfg.ca_file;
-  p->sender = std::make_unique<http_sender>(sender_opts);
+  sender_opts.dns_servers = cfg.dns_servers;
+  try {
+    p->sender = std::make_unique<http_sender>(sender_opts);
+  } catch (const std::exception& e) {  // an unreadable --ca-file, bad HOOKWERK_DNS_SERVERS
+    return status{errc::invalid_parameter, e.what()};
+  }
   p->ctx->sender = p->sender.get();
 
   p->caf_cfg = std::make_unique<caf::actor_system_config>();

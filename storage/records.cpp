@@ -81,6 +81,7 @@ std::string hook_record::encode() const {
   e.i64(deactivated_at_ms);
   e.u32(consecutive_failures);
   put_optional(e, last_error);
+  e.i64(failures_since_ms);
   return std::move(e.data());
 }
 
@@ -97,6 +98,11 @@ std::optional<hook_record> hook_record::decode(std::string_view in) {
     return r;
   if (!(d.i64(r.deactivated_at_ms) && d.u32(r.consecutive_failures)
         && get_optional(d, r.last_error)))
+    return std::nullopt;
+  // Version 1 ends here; a record of version 2 or later may go on with group 3.
+  if (d.at_end() || version < 2)
+    return tail_ok(d, version) ? std::optional<hook_record>{std::move(r)} : std::nullopt;
+  if (!d.i64(r.failures_since_ms))
     return std::nullopt;
   if (!tail_ok(d, version))
     return std::nullopt;

@@ -22,10 +22,11 @@ namespace hookwerk::storage {
 //     with bytes after its last group, version 0, or anything malformed
 //     decodes to nullopt.
 //
-// Version 1 writes groups 1 and 2 of each record.
+// Version 1 writes groups 1 and 2 of each record. Version 2 adds group 3 to
+// hook_record (the start of the failure streak); the other records are unchanged.
 
 /// The format version written by encode().
-inline constexpr uint8_t record_version = 1;
+inline constexpr uint8_t record_version = 2;
 
 /// A management account (accounts family, keyed by username).
 struct account_record {
@@ -58,6 +59,10 @@ struct hook_record {
   int64_t deactivated_at_ms = 0;  ///< 0 = never deactivated.
   uint32_t consecutive_failures = 0;
   std::optional<std::string> last_error;
+  // Group 3 (version 2): the failure window.
+  /// When the first of the `consecutive_failures` failed (unix ms); 0 = no failure since the
+  /// last success or reactivation, or not known (a record from version 1).
+  int64_t failures_since_ms = 0;
 
   std::string encode() const;
   static std::optional<hook_record> decode(std::string_view in);

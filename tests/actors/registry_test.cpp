@@ -91,6 +91,7 @@ protected:
     ctx_->sender = &sender_;
     ctx_->events = {"optin_finalized", "optout_finalized"};
     ctx_->delivery.retry_schedule = {std::chrono::milliseconds{1}};
+    ctx_->limits = limits_;
     if (configure_)
       configure_(*ctx_);
     cfg_.set("scheduler.max-threads", size_t{2});
@@ -193,6 +194,8 @@ protected:
   std::shared_ptr<actor_context> ctx_;
   std::unique_ptr<caf::actor_system> system_;
   registry_actor registry_;
+  /// The bounds the next open() gives the registry.
+  account_limits limits_;
 };
 
 TEST_F(registry_test, creates_hooks_with_increasing_ids_and_persists_them) {
@@ -720,6 +723,148 @@ TEST_F(registry_test, an_ingestion_over_the_fanout_bound_is_refused_whole) {
             ctx_->event_id_prefix + support::to_hex(storage::be64(2)));
   EXPECT_TRUE(eventually([&] { return sender_.requests().size() == 6; }))
     << sender_.requests().size() << " deliveries";
+}
+
+/// The snapshot start-up recovery would read from the test's database (accounts,
+/// hooks and notifications; no queues).
+registry_snapshot snapshot_of(storage::store& db) {
+  registry_snapshot snap;
+  uint64_t max_id = 0;
+  db.scan(storage::cf::accounts, {}, {}, [&](std::string_view, std::string_view v) {
+    snap.accounts.push_back(*storage::account_record::decode(v));
+    return true;
+  });
+  db.scan(storage::cf::hooks, {}, {}, [&](std::string_view, std::string_view v) {
+    auto rec = *storage::hook_record::decode(v);
+    max_id = std::max(max_id, rec.id);
+    snap.hooks.push_back(hook_summary::of(rec));
+    return true;
+  });
+  db.scan(storage::cf::notifications, {}, {}, [&](std::string_view, std::string_view v) {
+    snap.notifications.push_back(*storage::notification_record::decode(v));
+    return true;
+  });
+  snap.next_hook_id = max_id + 1;
+  snap.next_notification_id = *db.read_counter(storage::meta_key::next_notification_id, 1);
+  return snap;
+}
+
+TEST_F(registry_test, recovery_completes_a_deactivation_whose_notification_a_crash_cut_off) {
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  auto healthy = add_hook("acme", "crm", "optin_finalized");
+  close();
+  // A minute ago: its link has not expired (--buffer-max-age).
+  const int64_t deactivated_at = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count()
+                                 - 60'000;
+  // The hook actor's half of a deactivation is durable, the registry's (the
+  // notification) is not: the process died between the two writes.
+  registry_snapshot snap;
+  {
+    auto db = storage::store::open(dir_.sub("db"));
+    ASSERT_TRUE(db.has_value());
+    auto stored = (*db)->get(storage::cf::hooks, storage::hook_key(id));
+    ASSERT_TRUE(stored.has_value() && stored.value().has_value());
+    auto record = *storage::hook_record::decode(**stored);
+    record.active = false;
+    record.deactivated_at_ms = deactivated_at;
+    record.consecutive_failures = 3;
+    record.last_error = "connection refused";
+    storage::batch b;
+    b.put(storage::cf::hooks, storage::hook_key(id), record.encode());
+    ASSERT_TRUE((*db)->write(std::move(b), true));
+    snap = snapshot_of(**db);
+  }
+  open(std::move(snap));
+  auto all_notes = [&] { return notes("acme", false, 0, 1000); };
+  auto first = all_notes();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_EQ(first[0].webhook_id, id);
+  EXPECT_EQ(first[0].kind, "webhook_deactivated");
+  EXPECT_EQ(first[0].created_at_ms, deactivated_at);
+  EXPECT_EQ(first[0].reason, "connection refused");
+  EXPECT_GE(first[0].token.size(), 16u);
+  EXPECT_FALSE(first[0].read);
+  (void)healthy;  // active: nothing to repair
+
+  // Stored durably, once: a second recovery finds it and adds none.
+  close();
+  {
+    auto db = storage::store::open(dir_.sub("db"));
+    ASSERT_TRUE(db.has_value());
+    snap = snapshot_of(**db);
+  }
+  ASSERT_EQ(snap.notifications.size(), 1u);
+  EXPECT_EQ(snap.notifications[0], first[0]);
+  EXPECT_EQ(snap.next_notification_id, first[0].id + 1);
+  open(std::move(snap));
+  EXPECT_EQ(all_notes(), first);
+
+  // The other half-state: the hook was reactivated (its record is active) but
+  // the notification was not yet marked read. Recovery marks it read.
+  close();
+  {
+    auto db = storage::store::open(dir_.sub("db"));
+    ASSERT_TRUE(db.has_value());
+    auto record = *storage::hook_record::decode(**(*db)->get(storage::cf::hooks, storage::hook_key(id)));
+    record.active = true;
+    record.deactivated_at_ms = 0;
+    record.consecutive_failures = 0;
+    storage::batch b;
+    b.put(storage::cf::hooks, storage::hook_key(id), record.encode());
+    ASSERT_TRUE((*db)->write(std::move(b), true));
+    snap = snapshot_of(**db);
+  }
+  open(std::move(snap));
+  auto after = all_notes();
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_TRUE(after[0].read);
+  EXPECT_EQ(after[0].id, first[0].id);
+}
+
+TEST_F(registry_test, recovery_leaves_notifications_the_account_limit_removed_alone) {
+  add_account("acme");
+  auto older = add_hook("acme", "zap", "optin_finalized");
+  auto newer = add_hook("acme", "crm", "optin_finalized");
+  close();
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
+  // Both hooks were deactivated; with one notification kept per account, the
+  // older one's notification was deleted when the newer one's was stored.
+  registry_snapshot snap;
+  {
+    auto db = storage::store::open(dir_.sub("db"));
+    ASSERT_TRUE(db.has_value());
+    storage::batch b;
+    for (auto [id, at] : {std::pair{older, now - 120'000}, std::pair{newer, now - 60'000}}) {
+      auto record = *storage::hook_record::decode(**(*db)->get(storage::cf::hooks, storage::hook_key(id)));
+      record.active = false;
+      record.deactivated_at_ms = at;
+      record.last_error = "HTTP 500";
+      b.put(storage::cf::hooks, storage::hook_key(id), record.encode());
+    }
+    storage::notification_record note;
+    note.id = 2;
+    note.account = "acme";
+    note.kind = "webhook_deactivated";
+    note.webhook_id = newer;
+    note.created_at_ms = now - 60'000;
+    note.reason = "HTTP 500";
+    note.token = "0123456789abcdef0123";
+    b.put(storage::cf::notifications, storage::be64(2), note.encode());
+    storage::put_counter(b, storage::meta_key::next_notification_id, 3);
+    ASSERT_TRUE((*db)->write(std::move(b), true));
+    snap = snapshot_of(**db);
+  }
+  limits_.notifications_kept = 1;
+  open(std::move(snap));
+  auto kept = notes("acme", false, 0, 1000);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].webhook_id, newer);
+  EXPECT_EQ(kept[0].id, 2u);
 }
 
 } // namespace

@@ -31,3 +31,18 @@ TEST(retry_policy, retry_after_extends_but_is_capped_by_the_longest_delay) {
 
 } // namespace
 } // namespace hookwerk
+
+namespace hookwerk {
+namespace {
+
+TEST(retry_policy, local_failures_wait_the_first_delay_whatever_the_attempt) {
+  const std::vector<std::chrono::milliseconds> schedule{std::chrono::seconds{10},
+                                                        std::chrono::minutes{2}};
+  EXPECT_EQ(local_retry_delay(schedule, 0.0), std::chrono::seconds{10});
+  EXPECT_EQ(local_retry_delay(schedule, 1.0), std::chrono::seconds{11});
+  EXPECT_EQ(local_retry_delay(schedule, -1.0), std::chrono::seconds{9});
+  EXPECT_EQ(local_retry_delay({}, 0.0), std::chrono::milliseconds{0});
+}
+
+} // namespace
+} // namespace hookwerk

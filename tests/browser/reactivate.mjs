@@ -105,6 +105,7 @@ function startServer(binary, dataDir) {
         '--ingest-token', INGEST_TOKEN,
         '--allow-private-targets',
         '--failure-threshold', '2',
+        '--failure-window', '0s',
         '--retry-schedule', '100ms',
       ],
       { env, stdio: ['ignore', 'pipe', 'pipe'] },

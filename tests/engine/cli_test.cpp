@@ -500,6 +500,13 @@ TEST(parse_command_line, an_empty_environment_variable_counts_as_absent) {
   EXPECT_FALSE(c.ingest_token);
 }
 
+TEST(parse_command_line, dns_servers_come_from_the_environment_only) {
+  EXPECT_EQ(serve({}, {}).dns_servers, "");
+  EXPECT_EQ(serve({}, {{"HOOKWERK_DNS_SERVERS", "127.0.0.1:5353,[::1]:53"}}).dns_servers,
+            "127.0.0.1:5353,[::1]:53");
+  EXPECT_EQ(run({"serve", "--dns-servers", "127.0.0.1"}, {}).what, action::error);
+}
+
 TEST(parse_command_line, a_bad_environment_token_is_an_error_naming_the_variable) {
   auto r = run({"serve"}, {{"HOOKWERK_ADMIN_TOKEN", "two words"}});
   EXPECT_EQ(r.what, action::error);

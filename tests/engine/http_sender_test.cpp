@@ -535,6 +535,7 @@ TEST(HttpSender, PostsTheExactRequestAndReportsSuccess) {
   EXPECT_TRUE(result.success()) << result.error;
   EXPECT_EQ(result.http_status, 200u);
   EXPECT_EQ(result.error, "");
+  EXPECT_EQ(result.at_fault, fault::none);
   EXPECT_FALSE(result.retry_after.has_value());
   ASSERT_TRUE(server.wait_requests(1));
   const auto requests = server.requests();
@@ -587,6 +588,7 @@ TEST(HttpSender, ReportsErrorStatuses) {
   EXPECT_EQ(failed.http_status, 500u);
   EXPECT_EQ(failed.error, "");
   EXPECT_FALSE(failed.success());
+  EXPECT_EQ(failed.at_fault, fault::receiver);
 
   const delivery_result gone = send_and_wait(sender, make_request(1, server.url("/gone")));
   EXPECT_EQ(gone.http_status, 410u);
@@ -1265,7 +1267,8 @@ TEST(HttpSenderDns, ASlowNameServerOnlyDelaysItsOwnHook) {
   // The attempt's own deadline covers the look-up.
   const delivery_result timed_out =
       send_and_wait(sender, make_request(3, "http://slow.test/", 300ms));
-  EXPECT_EQ(timed_out.error, "timeout");
+  EXPECT_EQ(timed_out.error, "dns: timeout");
+  EXPECT_EQ(timed_out.at_fault, fault::local);
   EXPECT_GE(timed_out.duration, 300ms);
 
   sender.stop();

@@ -27,6 +27,7 @@ hook_record sample_hook() {
   h.deactivated_at_ms = 1700000999000;
   h.consecutive_failures = 17;
   h.last_error = "connect timeout";
+  h.failures_since_ms = 1700000900000;
   return h;
 }
 
@@ -42,6 +43,17 @@ encoder hook_group1(const hook_record& h, uint8_t version) {
   e.str(h.secret);
   e.boolean(h.active);
   e.i64(h.created_at_ms);
+  return e;
+}
+
+// Groups 1 and 2 of a hook record, as version 1 wrote it (no group 3).
+encoder hook_version1(const hook_record& h) {
+  encoder e = hook_group1(h, 1);
+  e.i64(h.deactivated_at_ms);
+  e.u32(h.consecutive_failures);
+  e.boolean(h.last_error.has_value());
+  if (h.last_error)
+    e.str(*h.last_error);
   return e;
 }
 
@@ -109,6 +121,7 @@ TEST(storage_records, only_group_boundaries_are_valid_ends) {
   {
     auto full = sample_hook().encode();
     std::set<std::size_t> valid{hook_group1(sample_hook(), record_version).data().size(),
+                                full.size() - 8,  // without group 3
                                 full.size()};
     for (std::size_t n = 0; n <= full.size(); ++n)
       EXPECT_EQ(hook_record::decode(full.substr(0, n)).has_value(), valid.count(n) == 1)
@@ -122,6 +135,26 @@ TEST(storage_records, only_group_boundaries_are_valid_ends) {
       EXPECT_EQ(account_record::decode(full.substr(0, n)).has_value(), valid.count(n) == 1)
         << "account prefix length " << n;
   }
+}
+
+TEST(storage_records, version1_hook_decodes_without_failure_streak_start) {
+  auto h = sample_hook();
+  auto old = hook_version1(h).data();
+  auto back = hook_record::decode(old);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->consecutive_failures, h.consecutive_failures);
+  EXPECT_EQ(back->last_error, h.last_error);
+  EXPECT_EQ(back->failures_since_ms, 0);
+  // Version 1 had no group 3: eight more bytes are not one.
+  encoder longer = hook_version1(h);
+  longer.i64(42);
+  EXPECT_FALSE(hook_record::decode(longer.data()));
+  // The same bytes as version 2 are group 3.
+  std::string v2 = longer.data();
+  v2[0] = 2;
+  back = hook_record::decode(v2);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->failures_since_ms, 42);
 }
 
 TEST(storage_records, newer_version_decodes_known_prefix) {

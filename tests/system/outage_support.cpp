@@ -26,7 +26,7 @@ std::string lower(std::string_view s) {
 server_options outage_server_options(std::vector<std::string> extra) {
   server_options o;
   o.extra_args = {"--allow-private-targets", "--retry-schedule", "100ms", "--failure-threshold",
-                  std::to_string(failure_threshold)};
+                  std::to_string(failure_threshold), "--failure-window", "0s"};
   o.extra_args.insert(o.extra_args.end(), extra.begin(), extra.end());
   return o;
 }

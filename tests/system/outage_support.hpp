@@ -21,7 +21,8 @@ namespace hookwerk::system_test::outage {
 inline constexpr auto arrival_timeout = 30s;
 inline constexpr int failure_threshold = 3;
 
-// --allow-private-targets --retry-schedule 100ms --failure-threshold 3, plus `extra`.
+// --allow-private-targets --retry-schedule 100ms --failure-threshold 3 --failure-window 0s (the
+// count alone), plus `extra`.
 server_options outage_server_options(std::vector<std::string> extra = {});
 
 // ---- time -----------------------------------------------------------------------------------
