@@ -157,7 +157,7 @@ void reply_try_again(const call_ptr& c) { c->ex->respond(try_again_envelope()); 
 
 /// Keys of the blocking pool's queues (it serves them in turn): password
 /// checks per username, DNS checks and account creations in queues of their
-/// own, so neither waits behind a flood of guesses at a username.
+/// own, so none of them waits behind a flood of guesses at a username.
 std::string password_job_key(std::string_view username) { return "login:" + std::string{username}; }
 std::string dns_job_key(std::string_view username) { return "dns:" + std::string{username}; }
 std::string account_job_key(std::string_view username) { return "create:" + std::string{username}; }
