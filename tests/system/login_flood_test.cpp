@@ -106,13 +106,21 @@ TEST(LoginFlood, AFloodOnOneUsernameLeavesAnotherAccountsFirstLoginUnderOneSecon
   ASSERT_TRUE(eventually([&] { return flood.failed() >= 2 && flood.answered() >= 20; }, 60s));
 
   const auto login = get_webhooks_from(server, {}, other);
+  // CreateWebHook's address check runs on the same pool (the login is remembered by now).
+  const auto create_started = clock_type::now();
+  const auto created = server.call_as(other, "CreateWebHook",
+                                      {{"app", "a"}, {"event", "optin_finalized"}, {"url", "https://192.0.2.10/h"}},
+                                      encoding::form, 60s);
+  const double create_seconds = seconds_d(clock_type::now() - create_started).count();
   flood.stop();
-  std::cout << "first login of another account during the flood: " << login.seconds << " s (flood: "
-            << flood.failed() << " failed, " << flood.try_again() << " try again, " << flood.other()
-            << " other)\n";
+  std::cout << "during the flood: first login of another account " << login.seconds << " s, CreateWebHook "
+            << create_seconds << " s (flood: " << flood.failed() << " failed, " << flood.try_again()
+            << " try again, " << flood.other() << " other)\n";
   RecordProperty("first_login_ms", static_cast<int>(login.seconds * 1000));
   EXPECT_TRUE(is_success(login.answer));
   EXPECT_LT(login.seconds, 1.0);
+  EXPECT_TRUE(is_success(created));
+  EXPECT_LT(create_seconds, 1.0);
   // Guesses beyond the bounded queue are refused at once rather than queued.
   EXPECT_GT(flood.try_again(), 0);
   EXPECT_EQ(flood.other(), 0);
