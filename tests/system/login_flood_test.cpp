@@ -141,6 +141,34 @@ TEST(LoginFlood, ShutdownDoesNotRunTheQueuedPasswordChecks) {
   EXPECT_LT(waited, 1.5);
 }
 
+TEST(LoginFlood, AccountCreationsBeyondTheQueueAreRefusedWith503AndRetryAfter) {
+  server_process server{options_with({})};
+  const auto name = unique_name("dup");
+  // Twenty creations of one name at once: more than the name's share of the hash queue.
+  std::vector<http_response> answers(20);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < answers.size(); ++i)
+    threads.emplace_back([&, i] { answers[i] = server.create_account(name, "pw-" + std::to_string(i)); });
+  for (auto& t : threads) t.join();
+  int created = 0, exists = 0, try_again = 0;
+  for (const auto& r : answers) {
+    if (r.status == 201) {
+      ++created;
+    } else if (r.status == 409) {
+      ++exists;
+    } else {
+      EXPECT_EQ(r.status, 503) << r.body;
+      EXPECT_EQ(r.body, R"({"error":"try again"})");
+      EXPECT_EQ(r.header("Retry-After").value_or(""), "1");
+      ++try_again;
+    }
+  }
+  std::cout << created << " created, " << exists << " exists, " << try_again << " try again\n";
+  EXPECT_EQ(created, 1);
+  EXPECT_GT(try_again, 0);
+  EXPECT_EQ(created + exists + try_again, 20);
+}
+
 TEST(LoginFlood, PastTheLimitThePairIsRefusedFastAndTheOwnerLogsInFromAnotherAddress) {
   server_process server{options_with({"--max-failed-logins", "3"})};
   const credentials victim{unique_name("victim"), "victim-password"};
