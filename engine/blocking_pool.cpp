@@ -1,6 +1,8 @@
 #include "engine/blocking_pool.hpp"
 
 #include <exception>
+#include <optional>
+#include <utility>
 #include <string>
 
 #include "actors/support/log.hpp"
@@ -40,7 +42,7 @@ post_result blocking_pool::post(std::string_view key, std::function<void()> run,
     if (jobs_.push(key, job{std::move(run), std::move(cancel)}) != admission::accepted)
       return post_result::full;
   }
-  cv_.notify_one();
+  cv_.notify_all();
   return post_result::queued;
 }
 
@@ -66,16 +68,23 @@ size_t blocking_pool::queued() {
 }
 
 void blocking_pool::work() {
+  auto idle = [this](std::string_view key) { return running_.find(key) == running_.end(); };
   for (;;) {
-    job next;
+    std::optional<std::pair<std::string, job>> next;
     {
       std::unique_lock<std::mutex> lock{mtx_};
-      cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
+      cv_.wait(lock, [&] { return stopping_ || jobs_.any_of(idle); });
       if (stopping_)
         return;
-      next = std::move(*jobs_.pop());
+      next = jobs_.pop_if(idle);
+      running_.insert(next->first);
     }
-    guarded(next.run, "background job");
+    guarded(next->second.run, "background job");
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      running_.erase(next->first);
+    }
+    cv_.notify_all();
   }
 }
 

@@ -4,6 +4,8 @@
 #include <cstddef>
 #include <functional>
 #include <mutex>
+#include <set>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <vector>
@@ -14,7 +16,7 @@ namespace hookwerk::engine {
 
 /// Bounds of the blocking pool's queue (docs/decisions.md, "Security").
 struct blocking_pool_options {
-  size_t threads = 1;             // Default: 1 (the runtime uses --workers / 2, at least 1)
+  size_t threads = 2;             // Default: 2 (the runtime uses --workers / 2, at least 2)
   size_t max_queued = 64;         // Default: 64 jobs waiting, all keys together
   size_t max_queued_per_key = 8;  // Default: 8 jobs waiting per key
 };
@@ -29,8 +31,9 @@ enum class post_result {
 /// A few threads for work that blocks or burns CPU for long (password hashing,
 /// DNS look-ups during validation), so it never runs on an actor scheduler
 /// thread. Jobs are posted under a key (a username, say) and served fairly:
-/// one FIFO per key, keys in turn (fair_queue), so a flood of jobs under one
-/// key delays another key's job by at most one job per busy key. The queue is
+/// one FIFO per key, keys in turn (fair_queue), and at most one job of a key
+/// runs at a time, so a flood of jobs under one key occupies one thread and
+/// delays another key's job by at most one job per busy key. The queue is
 /// bounded; a job that does not fit is refused at once, never blocks the
 /// caller. Jobs report back by sending a message. Thread-safe.
 class blocking_pool {
@@ -65,6 +68,7 @@ private:
   std::mutex mtx_;
   std::condition_variable cv_;
   fair_queue<job> jobs_;
+  std::set<std::string, std::less<>> running_;  ///< keys with a job running
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };

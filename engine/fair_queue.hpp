@@ -55,23 +55,48 @@ public:
   /// The oldest item of the key whose turn it is; that key moves to the end
   /// of the rotation (or leaves it when it has nothing more).
   std::optional<T> pop() {
-    if (turn_.empty())
+    auto taken = pop_if([](std::string_view) { return true; });
+    if (!taken)
       return std::nullopt;
+    return std::move(taken->second);
+  }
+
+  /// Like pop(), but passes over keys for which `eligible(key)` is false
+  /// (they keep their place); returns the key with the item.
+  template <class Pred>
+  std::optional<std::pair<std::string, T>> pop_if(Pred eligible) {
     if (served_in_round_ >= turn_.size())
       served_in_round_ = 0;
-    auto key = std::move(turn_.front());
-    turn_.pop_front();
-    auto i = lanes_.find(key);
-    T item = std::move(i->second.front());
-    i->second.pop_front();
-    --size_;
-    if (i->second.empty()) {
-      lanes_.erase(i);
-    } else {
-      turn_.push_back(std::move(key));
-      ++served_in_round_;
+    const size_t due = turn_.size() - served_in_round_;
+    for (size_t at = 0; at < turn_.size(); ++at) {
+      if (!eligible(std::string_view{turn_[at]}))
+        continue;
+      std::string key = std::move(turn_[at]);
+      turn_.erase(turn_.begin() + static_cast<std::ptrdiff_t>(at));
+      if (at >= due)
+        --served_in_round_;
+      auto i = lanes_.find(key);
+      T item = std::move(i->second.front());
+      i->second.pop_front();
+      --size_;
+      if (i->second.empty()) {
+        lanes_.erase(i);
+      } else {
+        turn_.push_back(key);
+        ++served_in_round_;
+      }
+      return std::make_pair(std::move(key), std::move(item));
     }
-    return item;
+    return std::nullopt;
+  }
+
+  /// True when some key with items satisfies `eligible`.
+  template <class Pred>
+  bool any_of(Pred eligible) const {
+    for (const auto& key : turn_)
+      if (eligible(std::string_view{key}))
+        return true;
+    return false;
   }
 
   /// Removes and returns every queued item, in the order pop() would have.

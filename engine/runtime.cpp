@@ -196,7 +196,9 @@ expected<std::unique_ptr<runtime>> runtime::start(const serve_config& cfg) {
 
   p->writer = std::make_unique<storage::writer>(*p->store);
   blocking_pool_options pool_opts;
-  pool_opts.threads = std::max(1u, cfg.workers / 2);
+  // Two at least: one key runs one job at a time, so a flooded username takes
+  // one thread and the other serves everybody else at once.
+  pool_opts.threads = std::max(2u, cfg.workers / 2);
   p->pool = std::make_unique<blocking_pool>(pool_opts);
   p->ctx = std::make_shared<actor_context>();
   p->ctx->store = p->store.get();

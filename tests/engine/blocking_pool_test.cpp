@@ -76,6 +76,25 @@ TEST(FairQueue, RefusesPastTheBoundPerKeyAndInTotalAndLeavesTheItem) {
   EXPECT_EQ(q.push("d", "d1"), admission::total_full);
 }
 
+TEST(FairQueue, PopIfPassesOverKeysThatAreNotEligibleAndKeepsTheirPlace) {
+  fair_queue<std::string> q{64, 8};
+  q.push("a", "a1");
+  q.push("a", "a2");
+  q.push("b", "b1");
+  q.push("c", "c1");
+  auto not_a = [](std::string_view key) { return key != "a"; };
+  EXPECT_TRUE(q.any_of(not_a));
+  auto taken = q.pop_if(not_a);
+  ASSERT_TRUE(taken.has_value());
+  EXPECT_EQ(taken->first, "b");
+  EXPECT_EQ(taken->second, "b1");
+  EXPECT_EQ(q.pop_if(not_a)->second, "c1");
+  EXPECT_FALSE(q.any_of(not_a));
+  EXPECT_FALSE(q.pop_if(not_a).has_value());
+  EXPECT_EQ(*q.pop(), "a1");  // "a" kept its turn
+  EXPECT_EQ(*q.pop(), "a2");
+}
+
 TEST(FairQueue, TakeAllEmptiesItInServingOrder) {
   fair_queue<int> q{64, 8};
   q.push("a", 1);
@@ -131,6 +150,34 @@ TEST(BlockingPool, RunsQueuedJobsRoundRobinByKey) {
   gate.release();
   ASSERT_EQ(all_done.get_future().wait_for(30s), std::future_status::ready);
   EXPECT_EQ(order, (std::vector<std::string>{"flood1", "alice", "bob", "flood2", "flood3"}));
+}
+
+TEST(BlockingPool, AKeyRunsOneJobAtATimeSoAnotherKeyGetsTheSecondThread) {
+  blocking_pool pool{{2, 64, 8}};
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> first_started;
+  std::atomic<int> flooded_started{0};
+  ASSERT_EQ(pool.post("flooded", [&] {
+    ++flooded_started;
+    first_started.set_value();
+    released.wait();
+  }),
+            post_result::queued);
+  first_started.get_future().wait();
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(pool.post("flooded", [&] {
+      ++flooded_started;
+      released.wait();
+    }),
+              post_result::queued);
+  std::promise<void> other_ran;
+  ASSERT_EQ(pool.post("other", [&] { other_ran.set_value(); }), post_result::queued);
+  // The second thread serves "other" while the flooded key's first job still runs.
+  EXPECT_EQ(other_ran.get_future().wait_for(30s), std::future_status::ready);
+  EXPECT_EQ(flooded_started.load(), 1);
+  release.set_value();
+  pool.stop();
 }
 
 TEST(BlockingPool, RefusesAtOnceWhenFull) {
