@@ -62,6 +62,16 @@ http_response envelope_error_response(mw_error err, std::string_view message, un
   return res;
 }
 
+http_response try_again_envelope() {
+  return envelope_error_response(mw_error::internal, "try again");
+}
+
+http_response try_again_response() {
+  auto res = json_error(503, "try again");
+  res.headers.emplace_back("Retry-After", "1");
+  return res;
+}
+
 http_response envelope_ok(std::string_view result_json) {
   http_response res;
   res.body.reserve(result_json.size() + 64);

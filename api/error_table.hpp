@@ -36,6 +36,13 @@ unsigned http_status(errc code);
 /// `{"error":<n>,"message":"…","result":null}` with the given HTTP status.
 http_response envelope_error_response(mw_error err, std::string_view message, unsigned status = 200);
 
+/// Error 9 with the message `try again`: the server has no room for the
+/// call's work right now (docs/decisions.md, "Security").
+http_response try_again_envelope();
+
+/// 503 `{"error":"try again"}` with `Retry-After: 1`, the same for the admin API.
+http_response try_again_response();
+
 /// `{"error":0,"message":"successfully executed","result":<result_json>}`.
 http_response envelope_ok(std::string_view result_json);
 

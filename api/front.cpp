@@ -22,6 +22,7 @@
 #include "actors/support/time_format.hpp"
 #include "actors/support/url.hpp"
 #include "api/error_table.hpp"
+#include "api/login_limiter.hpp"
 #include "api/metrics_text.hpp"
 #include "api/pages.hpp"
 #include "api/views.hpp"
@@ -60,6 +61,7 @@ struct mgmt_call {
   support::params params;
   std::string username;
   std::string password;
+  std::string client;  ///< client_key() of the remote address, for the failed-login limit
   std::string memo_key;
   create_hook_cmd create;
 };
@@ -85,10 +87,23 @@ struct login_memo {
   std::chrono::steady_clock::time_point expires;
 };
 
+/// What an unknown username is checked against, so that it costs the same
+/// hash as a wrong password of a known one and the answer's timing does not
+/// tell them apart. Nothing can match it: the hash is random, not derived.
+account_credentials dummy_credentials() {
+  account_credentials cred;
+  cred.salt = support::random_bytes(16);
+  cred.password_hash = support::random_bytes(32);
+  cred.iterations = password_iterations;
+  return cred;
+}
+
 struct front_state {
   engine::runtime* rt = nullptr;
   std::string memo_secret = support::random_bytes(32);
   std::unordered_map<std::string, login_memo> logins;
+  std::optional<login_limiter> limiter;
+  account_credentials dummy = dummy_credentials();
   support::ingest_parser parser;
 };
 
@@ -147,6 +162,17 @@ void reply_failure(const call_ptr& c, const caf::error& err) {
     log::error("management call failed: " + detail_of(err));
   reply(c, code);
 }
+
+/// Error 9 "try again": the blocking pool has no room for the call's job now,
+/// or stopped before running it.
+void reply_try_again(const call_ptr& c) { c->ex->respond(try_again_envelope()); }
+
+/// Keys of the blocking pool's queues (it serves them in turn): password
+/// checks per username, DNS checks and account creations in queues of their
+/// own, so none of them waits behind a flood of guesses at a username.
+std::string password_job_key(std::string_view username) { return "login:" + std::string{username}; }
+std::string dns_job_key(std::string_view username) { return "dns:" + std::string{username}; }
+std::string account_job_key(std::string_view username) { return "create:" + std::string{username}; }
 
 /// True when `r` holds a value; otherwise answers error 2 or 3 naming `name`.
 template <class T>
@@ -236,13 +262,16 @@ void create_webhook(front_ptr self, const call_ptr& c) {
   if (self->state.rt->config().allow_private_targets)
     return submit_create(self, c);
   auto front = caf::actor_cast<caf::actor>(self);
-  auto queued = self->state.rt->blocking().post([front, c, target = std::move(*parsed)] {
-    auto check = support::check_target(target, false);
-    caf::anon_send(front, checked_atom::value, c,
-                   check.verdict == support::target_verdict::allowed, std::move(check.detail));
-  });
-  if (!queued)
-    reply(c, mw_error::internal);
+  auto queued = self->state.rt->blocking().post(
+    dns_job_key(c->username),
+    [front, c, target = std::move(*parsed)] {
+      auto check = support::check_target(target, false);
+      caf::anon_send(front, checked_atom::value, c,
+                     check.verdict == support::target_verdict::allowed, std::move(check.detail));
+    },
+    [c] { reply_try_again(c); });
+  if (queued != engine::post_result::queued)
+    reply_try_again(c);
 }
 
 void get_webhooks(front_ptr self, const call_ptr& c) {
@@ -338,8 +367,28 @@ void dispatch(front_ptr self, const call_ptr& c) {
   }
 }
 
+/// Hashes the password against `cred` on the blocking pool, in the queue of
+/// its username, and sends `verified` back; answers "try again" when that
+/// queue is full or the pool stops first.
+void verify_password(front_ptr self, const call_ptr& c, const account_credentials& cred,
+                     bool known) {
+  auto front = caf::actor_cast<caf::actor>(self);
+  auto queued = self->state.rt->blocking().post(
+    password_job_key(c->username),
+    [front, c, cred, known] {
+      auto length = std::max<size_t>(cred.password_hash.size(), 1);
+      auto hash = support::pbkdf2_sha256(c->password, cred.salt, cred.iterations, length);
+      bool ok = support::constant_time_equal(hash, cred.password_hash) && known;
+      caf::anon_send(front, verified_atom::value, c, ok, cred.generation);
+    },
+    [c] { reply_try_again(c); });
+  if (queued != engine::post_result::queued)
+    reply_try_again(c);
+}
+
 /// Checks the credentials, from memory when they were verified recently, else
-/// by hashing on the blocking pool; continues with dispatch().
+/// by hashing on the blocking pool; continues with dispatch(). A client that
+/// has used up its failed logins for this username is refused before either.
 void authenticate(front_ptr self, const call_ptr& c) {
   auto user = c->params.get_string("username");
   auto pass = c->params.get_string("password");
@@ -347,6 +396,9 @@ void authenticate(front_ptr self, const call_ptr& c) {
     return reply(c, mw_error::login_failed);
   c->username = std::move(user.value);
   c->password = std::move(pass.value);
+  c->client = client_key(c->ex->request.remote_address);
+  if (!self->state.limiter->allowed(c->client, c->username, std::chrono::steady_clock::now()))
+    return reply(c, mw_error::login_failed);
   std::string material = c->username;
   material.push_back('\0');
   material += c->password;
@@ -359,17 +411,13 @@ void authenticate(front_ptr self, const call_ptr& c) {
             i != logins.end() && i->second.generation == cred.generation
             && i->second.expires > std::chrono::steady_clock::now())
           return dispatch(self, c);
-        auto front = caf::actor_cast<caf::actor>(self);
-        auto queued = self->state.rt->blocking().post([front, c, cred] {
-          auto length = std::max<size_t>(cred.password_hash.size(), 1);
-          auto hash = support::pbkdf2_sha256(c->password, cred.salt, cred.iterations, length);
-          bool ok = support::constant_time_equal(hash, cred.password_hash);
-          caf::anon_send(front, verified_atom::value, c, ok, cred.generation);
-        });
-        if (!queued)
-          reply(c, mw_error::internal);
+        verify_password(self, c, cred, true);
       },
-      [c](caf::error& err) { reply_failure(c, err); });
+      [self, c](caf::error& err) {
+        if (code_of(err) == errc::login_failed)
+          return verify_password(self, c, self->state.dummy, false);
+        reply_failure(c, err);
+      });
 }
 
 void handle_management(front_ptr self, std::shared_ptr<http_exchange> ex, std::string_view name) {
@@ -417,7 +465,9 @@ void create_account(front_ptr self, std::shared_ptr<http_exchange> ex) {
   if (!pass.ok() || pass.value.empty() || pass.value.size() > 1024)
     return ex->respond(json_error(400, "invalid password: 1-1024 bytes"));
   auto front = caf::actor_cast<caf::actor>(self);
+  auto key = account_job_key(user.value);
   auto queued = self->state.rt->blocking().post(
+    key,
     [front, ex, username = std::move(user.value), password = std::move(pass.value)] {
       storage::account_record rec;
       rec.username = username;
@@ -426,9 +476,10 @@ void create_account(front_ptr self, std::shared_ptr<http_exchange> ex) {
       rec.password_hash = support::pbkdf2_sha256(password, rec.salt, rec.iterations, 32);
       rec.created_at_ms = support::now_ms();
       caf::anon_send(front, hashed_atom::value, ex, std::move(rec));
-    });
-  if (!queued)
-    ex->respond(json_error(503, "shutting down"));
+    },
+    [ex] { ex->respond(try_again_response()); });
+  if (queued != engine::post_result::queued)
+    ex->respond(try_again_response());
 }
 
 void store_account(front_ptr self, std::shared_ptr<http_exchange> ex, storage::account_record rec) {
@@ -677,11 +728,14 @@ void handle(front_ptr self, std::shared_ptr<http_exchange> ex) {
 
 caf::behavior front_impl(front_ptr self, engine::runtime* rt) {
   self->state.rt = rt;
+  self->state.limiter.emplace(rt->config().max_failed_logins);
   return {
     [self](std::shared_ptr<http_exchange>& ex) { handle(self, std::move(ex)); },
     [self](verified_atom, call_ptr& c, bool ok, uint64_t generation) {
-      if (!ok)
+      if (!ok) {
+        self->state.limiter->failed(c->client, c->username, std::chrono::steady_clock::now());
         return reply(c, mw_error::login_failed);
+      }
       remember_login(self, c, generation);
       dispatch(self, c);
     },

@@ -17,6 +17,7 @@ struct http_request {
   std::string query;         ///< the target after '?', not decoded
   std::string content_type;  ///< Content-Type header or empty
   std::string authorization; ///< Authorization header or empty
+  std::string remote_address; ///< the client's IP address as text, or empty if unknown
   std::string body;
 };
 

@@ -201,6 +201,9 @@ private:
     if (auto it = req.find(http::field::authorization); it != req.end())
       ex->request.authorization = std::string{it->value()};
     ex->request.body = std::move(req.body());
+    beast::error_code peer_ec;
+    if (auto peer = stream_.socket().remote_endpoint(peer_ec); !peer_ec)
+      ex->request.remote_address = peer.address().to_string();
     settings_->handler(std::move(ex));
   }
 

@@ -195,7 +195,11 @@ expected<std::unique_ptr<runtime>> runtime::start(const serve_config& cfg) {
     return snapshot.error();
 
   p->writer = std::make_unique<storage::writer>(*p->store);
-  p->pool = std::make_unique<blocking_pool>(std::max(1u, cfg.workers / 2));
+  blocking_pool_options pool_opts;
+  // Two at least: one key runs one job at a time, so a flooded username takes
+  // one thread and the other serves everybody else at once.
+  pool_opts.threads = std::max(2u, cfg.workers / 2);
+  p->pool = std::make_unique<blocking_pool>(pool_opts);
   p->ctx = std::make_shared<actor_context>();
   p->ctx->store = p->store.get();
   p->ctx->writer = p->writer.get();
@@ -297,6 +301,10 @@ bool runtime::shutdown() {
   };
   // SPEC §1: done within --delivery-timeout + 5 s.
   auto deadline = started + impl_->cfg.delivery_timeout + std::chrono::seconds{4};
+  // Password checks and DNS checks not started yet are answered "try again",
+  // not run: nobody waits for their answers any more.
+  if (impl_->pool)
+    impl_->pool->stop();
   if (impl_->system) {
     // Start nothing new; let attempts in flight finish and their outcomes be
     // handed to the writer, within the delivery timeout.
@@ -311,8 +319,6 @@ bool runtime::shutdown() {
   log::info("state persisted (" + std::to_string(elapsed_ms()) + " ms)");
   if (impl_->sender)
     impl_->sender->stop();
-  if (impl_->pool)
-    impl_->pool->stop();
   if (impl_->system) {
     caf::anon_send_exit(impl_->registry, caf::exit_reason::user_shutdown);
     impl_->registry = nullptr;

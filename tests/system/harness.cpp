@@ -170,9 +170,19 @@ struct response_parser {
   }
 };
 
-int connect_loopback(std::uint16_t port, clock_type::time_point deadline) {
+int connect_loopback(std::uint16_t port, clock_type::time_point deadline, std::string_view source = {}) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
   if (fd < 0) throw std::runtime_error(errno_text("socket"));
+  if (!source.empty()) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, std::string(source).c_str(), &local.sin_addr) != 1 ||
+        ::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
+      const auto text = errno_text("bind to " + std::string(source));
+      ::close(fd);
+      throw std::runtime_error(text);
+    }
+  }
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(port);
@@ -320,8 +330,14 @@ std::optional<std::string> http_response::header(std::string_view name) const {
 
 http_response http_request(std::uint16_t port, std::string_view method, std::string_view target,
                            const header_list& headers, std::string_view body, std::chrono::milliseconds timeout) {
+  return http_request_from({}, port, method, target, headers, body, timeout);
+}
+
+http_response http_request_from(std::string_view source, std::uint16_t port, std::string_view method,
+                                std::string_view target, const header_list& headers, std::string_view body,
+                                std::chrono::milliseconds timeout) {
   const auto deadline = clock_type::now() + timeout;
-  fd_closer sock{connect_loopback(port, deadline)};
+  fd_closer sock{connect_loopback(port, deadline, source)};
 
   auto has = [&](std::string_view name) {
     return std::any_of(headers.begin(), headers.end(), [&](const auto& h) { return iequals(h.first, name); });

@@ -71,6 +71,13 @@ http_response http_request(std::uint16_t port, std::string_view method, std::str
                            const header_list& headers = {}, std::string_view body = {},
                            std::chrono::milliseconds timeout = default_request_timeout);
 
+// The same from the local IPv4 address `source` (any 127.0.0.0/8 address works on Linux), so a
+// test can be a second client address; empty: the system's choice.
+http_response http_request_from(std::string_view source, std::uint16_t port, std::string_view method,
+                                std::string_view target, const header_list& headers = {},
+                                std::string_view body = {},
+                                std::chrono::milliseconds timeout = default_request_timeout);
+
 // A connected loopback TCP socket, closed on destruction.
 class tcp_connection {
 public:
