@@ -214,6 +214,8 @@ expected<std::unique_ptr<runtime>> runtime::start(const serve_config& cfg) {
   http_sender_options sender_opts;
   sender_opts.allow_private_targets = cfg.allow_private_targets;
   sender_opts.ca_file = cfg.ca_file;
+  sender_opts.max_outbound = cfg.max_outbound;
+  sender_opts.max_idle_per_origin = cfg.max_idle_per_origin;
   p->sender = std::make_unique<http_sender>(sender_opts);
   p->ctx->sender = p->sender.get();
 
