@@ -1147,10 +1147,10 @@ TEST(HttpSender, WaitersAreServedRoundRobinAcrossOrigins) {
 
   std::vector<result_slot> first(4), queued(8);
   for (size_t i = 0; i < first.size(); ++i)
-    sender.send(make_request(1 + i, hung.url(), 1500ms), first[i].callback());
+    sender.send(make_request(1 + i, hung.url(), 2500ms), first[i].callback());
   ASSERT_TRUE(hung.wait_requests(4));
   for (size_t i = 0; i < queued.size(); ++i)
-    sender.send(make_request(10 + i, hung.url(), 1500ms), queued[i].callback());
+    sender.send(make_request(10 + i, hung.url(), 2500ms), queued[i].callback());
   ASSERT_TRUE(eventually([&] { return sender.waiting_attempts() == 8; }));
   result_slot other;
   sender.send(make_request(100, healthy.url()), other.callback());
@@ -1179,10 +1179,10 @@ TEST(HttpSender, WaitersOfOneOriginAreServedRoundRobinAcrossHooks) {
   http_sender sender(options);
 
   std::vector<result_slot> hook1(4);
-  sender.send(make_request(1, server.url("/hang"), 1s), hook1[0].callback());
+  sender.send(make_request(1, server.url("/hang"), 2s), hook1[0].callback());
   ASSERT_TRUE(server.wait_requests(1));
   for (size_t i = 1; i < hook1.size(); ++i)
-    sender.send(make_request(1, server.url("/hang"), 1s), hook1[i].callback());
+    sender.send(make_request(1, server.url("/hang"), 2s), hook1[i].callback());
   ASSERT_TRUE(eventually([&] { return sender.waiting_attempts() == 3; }));
   result_slot hook2;
   sender.send(make_request(2, server.url("/ok")), hook2.callback());
