@@ -150,10 +150,12 @@ public:
     std::unique_ptr<connection> conn;
   };
 
-  connection_pool(size_t max_idle_per_origin, size_t max_outbound, clock::duration idle_timeout)
+  connection_pool(size_t max_idle_per_origin, size_t max_outbound, clock::duration idle_timeout,
+                  clock::duration surplus_linger)
       : max_idle_(max_idle_per_origin),
         max_open_(std::max<size_t>(max_outbound, 1)),
-        idle_timeout_(idle_timeout) {}
+        idle_timeout_(idle_timeout),
+        surplus_linger_(surplus_linger) {}
 
   ~connection_pool() { clear(); }
 
@@ -242,9 +244,8 @@ public:
   }
 
   /// Gives back a slot with its connection (null when it has none any more). A `reusable`
-  /// one goes to the next waiter if that one may use it, else to the idle pool (the origin's
-  /// oldest idle one closes beyond `max_idle_per_origin`); otherwise it is closed and its
-  /// slot goes to the next waiter.
+  /// one goes to the next waiter if that one may use it, else to the idle pool (`sweep`
+  /// trims it); otherwise it is closed and its slot goes to the next waiter.
   void release(std::unique_ptr<connection> c, bool reusable) {
     std::vector<std::unique_ptr<connection>> dropped;
     std::lock_guard<std::mutex> guard{mtx_};
@@ -276,16 +277,10 @@ public:
     c->idle_since = clock::now();
     link(*c);
     g->idle.push_back(std::move(c));
-    while (g->idle.size() > max_idle_) {
-      std::unique_ptr<connection> oldest = std::move(g->idle.front());
-      g->idle.pop_front();
-      unlink(*oldest);
-      dropped.push_back(std::move(oldest));
-      free_slot();
-    }
   }
 
-  /// Closes idle connections older than the idle timeout.
+  /// Closes idle connections older than the idle timeout, and those beyond
+  /// `max_idle_per_origin` of an origin (oldest first) once idle for the surplus linger.
   void sweep() {
     std::vector<std::unique_ptr<connection>> dropped;
     std::lock_guard<std::mutex> guard{mtx_};
@@ -294,6 +289,25 @@ public:
       dropped.push_back(take_idle(*oldest_));
       free_slot();
     }
+    size_t freed = 0;
+    for (auto it = origins_.begin(); it != origins_.end();) {
+      origin& o = it->second;
+      for (auto& g : o.groups) {
+        while (g.idle.size() > max_idle_ && now - g.idle.front()->idle_since >= surplus_linger_) {
+          unlink(*g.idle.front());
+          dropped.push_back(std::move(g.idle.front()));
+          g.idle.pop_front();
+          ++freed;
+        }
+      }
+      std::erase_if(o.groups, [](const idle_group& g) { return g.idle.empty(); });
+      if (o.groups.empty() && o.waiting.empty() && !o.has_turn)
+        it = origins_.erase(it);
+      else
+        ++it;
+    }
+    for (; freed > 0; --freed)
+      free_slot();
   }
 
   /// Closes every idle connection and forgets the waiters. Only when no attempt runs.
@@ -453,6 +467,7 @@ private:
   const size_t max_idle_;
   const size_t max_open_;
   const clock::duration idle_timeout_;
+  const clock::duration surplus_linger_;
   mutable std::mutex mtx_;
   /// Elements stay in place (unordered_map nodes), so `turns_` may point at them.
   std::unordered_map<std::string, origin> origins_;
@@ -628,7 +643,8 @@ public:
       : options_(std::move(options)),
         tls_(ssl::context::tls_client),
         work_(asio::make_work_guard(io_)),
-        pool_(options_.max_idle_per_origin, options_.max_outbound, options_.idle_timeout),
+        pool_(options_.max_idle_per_origin, options_.max_outbound, options_.idle_timeout,
+              options_.idle_surplus_linger),
         resolver_(io_, resolver_options(options_)),
         sweep_strand_(asio::make_strand(io_)),
         sweep_timer_(sweep_strand_) {
@@ -738,7 +754,8 @@ private:
 
   void schedule_sweep() {
     const auto period = std::clamp<std::chrono::milliseconds>(
-        options_.idle_timeout / 2, std::chrono::milliseconds{50}, std::chrono::seconds{5});
+        std::min(options_.idle_timeout, options_.idle_surplus_linger) / 2,
+        std::chrono::milliseconds{50}, std::chrono::seconds{5});
     sweep_timer_.expires_after(period);
     sweep_timer_.async_wait(
         asio::bind_executor(sweep_strand_, [this](const error_code& ec) {

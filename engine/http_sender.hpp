@@ -29,6 +29,10 @@ struct http_sender_options {
   size_t max_outbound = 4096;
   /// An idle connection unused for this long is closed. Default: 30s
   std::chrono::milliseconds idle_timeout{30000};
+  /// Idle connections of an origin beyond `max_idle_per_origin` are closed (oldest first)
+  /// once idle this long, so that a burst of attempts reuses the connections the previous
+  /// burst opened instead of opening and closing them again. Default: 1s
+  std::chrono::milliseconds idle_surplus_linger{1000};
   /// The User-Agent header, unless the request brings its own. Default: "Hookwerk/<version>"
   std::string user_agent = "Hookwerk/" HOOKWERK_VERSION;
   /// A PEM file of extra trusted CA certificates (tests, private CAs), trusted in addition

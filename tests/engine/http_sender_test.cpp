@@ -1034,6 +1034,18 @@ TEST(HttpSender, ForgettingAHookLeavesTheOriginsConnectionsToOthers) {
   EXPECT_EQ(server.connections(), 1u);
 }
 
+/// Polls `predicate` until it holds; false after 30 s.
+template <class Predicate>
+bool eventually(Predicate predicate) {
+  const auto give_up = std::chrono::steady_clock::now() + deadline;
+  while (!predicate()) {
+    if (std::chrono::steady_clock::now() >= give_up)
+      return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
 /// A server that answers each request only once `n` requests have arrived, so `n` attempts
 /// sent at once need `n` connections.
 reply ok_once(size_t n) {
@@ -1046,6 +1058,7 @@ TEST(HttpSender, IdleConnectionsPerOriginAreBounded) {
   test_server server([](const received_request&, size_t) { return ok_once(6); });
   http_sender_options options = private_allowed();
   options.max_idle_per_origin = 2;
+  options.idle_surplus_linger = 200ms;
   http_sender sender(options);
 
   std::vector<result_slot> slots(6);
@@ -1054,9 +1067,33 @@ TEST(HttpSender, IdleConnectionsPerOriginAreBounded) {
   for (auto& slot : slots)
     EXPECT_TRUE(slot.get().success());
   EXPECT_EQ(server.connections(), 6u);
+  ASSERT_TRUE(server.wait_closed(4));
   EXPECT_EQ(sender.idle_connections(), 2u);
   EXPECT_EQ(sender.open_connections(), 2u);
-  EXPECT_TRUE(server.wait_closed(4));
+  // The two kept are the most recently used; they serve the next attempts.
+  EXPECT_TRUE(send_and_wait(sender, make_request(7, server.url())).success());
+  EXPECT_EQ(server.connections(), 6u);
+}
+
+TEST(HttpSender, ABurstReusesTheConnectionsThePreviousBurstOpened) {
+  // Connections beyond the idle cap linger briefly, so bursts do not open and close them
+  // again each time.
+  test_server server([](const received_request&, size_t index) {
+    return ok_once(index < 6 ? 6 : 12);
+  });
+  http_sender_options options = private_allowed();
+  options.max_idle_per_origin = 2;
+  options.idle_surplus_linger = 10s;
+  http_sender sender(options);
+
+  for (int burst = 0; burst < 2; ++burst) {
+    std::vector<result_slot> slots(6);
+    for (size_t i = 0; i < slots.size(); ++i)
+      sender.send(make_request(1 + i, server.url()), slots[i].callback());
+    for (auto& slot : slots)
+      EXPECT_TRUE(slot.get().success());
+  }
+  EXPECT_EQ(server.connections(), 6u);
 }
 
 TEST(HttpSender, IdleConnectionsCloseAfterTheIdleTimeout) {
@@ -1122,18 +1159,6 @@ TEST(HttpSender, AtTheGlobalCapIdleConnectionsOfOtherOriginsMakeRoom) {
   EXPECT_TRUE(result.success()) << result.error;
   EXPECT_TRUE(busy.wait_closed(1));
   EXPECT_EQ(sender.open_connections(), 2u);
-}
-
-/// Polls `predicate` until it holds; false after 30 s.
-template <class Predicate>
-bool eventually(Predicate predicate) {
-  const auto give_up = std::chrono::steady_clock::now() + deadline;
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() >= give_up)
-      return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
 }
 
 TEST(HttpSender, WaitersAreServedRoundRobinAcrossOrigins) {
