@@ -1076,8 +1076,8 @@ TEST(HttpSender, IdleConnectionsPerOriginAreBounded) {
 }
 
 TEST(HttpSender, ABurstReusesTheConnectionsThePreviousBurstOpened) {
-  // Connections beyond the idle cap linger briefly, so bursts do not open and close them
-  // again each time.
+  // Connections beyond the idle cap linger briefly, so bursts (here of other hooks of the
+  // origin) do not open and close them again each time.
   test_server server([](const received_request&, size_t index) {
     return ok_once(index < 6 ? 6 : 12);
   });
@@ -1089,7 +1089,7 @@ TEST(HttpSender, ABurstReusesTheConnectionsThePreviousBurstOpened) {
   for (int burst = 0; burst < 2; ++burst) {
     std::vector<result_slot> slots(6);
     for (size_t i = 0; i < slots.size(); ++i)
-      sender.send(make_request(1 + i, server.url()), slots[i].callback());
+      sender.send(make_request(1 + i + 6 * burst, server.url()), slots[i].callback());
     for (auto& slot : slots)
       EXPECT_TRUE(slot.get().success());
   }
