@@ -23,7 +23,8 @@ struct delivery_target {
   std::string url;
   /// nullopt when the URL is not a valid webhook URL (every attempt fails).
   std::optional<support::parsed_url> parts;
-  /// "scheme://host:port": a pooled connection serves only its own origin.
+  /// "scheme://host:port": a pooled connection serves only its own origin (and only
+  /// attempts that resolved the address it is connected to).
   std::string pool_key;
   /// The Host header: the host, bracketed if IPv6, with the port unless default.
   std::string host_header;
@@ -33,8 +34,8 @@ struct delivery_target {
 
 /// One delivery attempt: POST `body` to the target with `headers`.
 struct delivery_request {
-  /// Connections are pooled per hook, so one hook's slow endpoint never holds
-  /// a connection another hook waits for.
+  /// Attempts waiting for a connection take turns per hook (connections are
+  /// pooled per origin; a hung request holds only its own).
   uint64_t hook_id = 0;
   std::shared_ptr<const delivery_target> target;
   /// Headers beyond Host, Content-Length and Connection (which the sender sets).
@@ -90,7 +91,7 @@ public:
 
   virtual void send(delivery_request request, callback done) = 0;
 
-  /// Forgets pooled connections of a hook (deleted or deactivated).
+  /// A hook was deleted or deactivated: the sender may drop what it keeps for it.
   virtual void forget(uint64_t hook_id) = 0;
 };
 

@@ -66,8 +66,8 @@ constexpr std::chrono::milliseconds max_attempt_timeout = std::chrono::hours{24}
 /// Retry-After values beyond this (about 31 years) are clamped.
 constexpr std::uint64_t max_retry_after_seconds = 1'000'000'000;
 
-/// One TCP connection of one hook, plain or TLS. Used by one attempt at a time; in between
-/// it waits in its hook's pool.
+/// One TCP connection to one origin, plain or TLS. Used by one attempt at a time; in between
+/// it waits in its origin's pool.
 struct connection {
   explicit connection(tcp::socket socket) : plain(std::move(socket)) {}
 
@@ -84,9 +84,14 @@ struct connection {
   std::unique_ptr<ssl::stream<tcp::socket>> tls;
   /// Bytes read beyond the last response (normally none).
   beast::flat_buffer buffer;
-  /// scheme://host:port of the endpoint it is connected to.
+  /// scheme://host:port of the URL it was opened for (TLS: the name it verified).
   std::string key;
+  /// The checked address it is connected to.
+  asio::ip::address address;
   clock::time_point idle_since;
+  /// Neighbours in the pool's list of idle connections (oldest first); set while idle.
+  connection* older = nullptr;
+  connection* newer = nullptr;
 };
 
 /// Whether an idle connection may still be usable: not closed by the peer, no reset, and
@@ -104,136 +109,376 @@ bool looks_alive(connection& c) {
   return errno == EAGAIN || errno == EWOULDBLOCK;
 }
 
-/// Idle keep-alive connections, per hook. Thread-safe.
+/// What the pool knows of an attempt that asks it for a connection. The attempt derives
+/// from it; the pool keeps waiting ones by shared_ptr.
+class pool_client {
+public:
+  virtual ~pool_client() = default;
+
+  /// The pool has granted a connection or a slot (see `connection_pool::claim`). Must not
+  /// block or call into the pool; called with the pool's lock held.
+  virtual void granted() = 0;
+
+  /// Set before `acquire` and unchanged while waiting.
+  uint64_t hook = 0;
+  const std::string* key = nullptr;
+  std::vector<tcp::endpoint> endpoints;
+
+private:
+  friend class connection_pool;
+  // Guarded by the pool's mutex.
+  bool queued_ = false;
+  bool granted_ = false;
+  std::unique_ptr<connection> handed_;
+};
+
+/// Idle keep-alive connections per origin, and the budget of open connections. Thread-safe.
 ///
-/// Each hook's entry counts the attempts in flight and carries a generation that `forget`
-/// increments, so a connection of an attempt that began before a `forget` is never pooled.
-/// An entry exists while it has idle connections or attempts in flight.
+/// An origin is the URL's scheme://host:port plus the address connected to. Every open
+/// connection holds one of `max_outbound` slots from `acquire` (or a grant) until `release`.
+/// Attempts that find no slot wait in per-origin, per-hook queues, served round-robin:
+/// origins take turns, and within an origin its hooks take turns. While any attempt waits,
+/// no connection goes idle (each released one is handed to the next waiter, or closed and
+/// its slot handed over), so a waiter never waits while an idle connection exists.
 class connection_pool {
 public:
-  connection_pool(size_t max_idle_per_hook, clock::duration idle_timeout)
-      : max_idle_(max_idle_per_hook), idle_timeout_(idle_timeout) {}
+  enum class outcome { reused, slot, queued };
 
-  /// An attempt of `hook` begins; returns the generation to pass to `put`.
-  uint64_t enter(uint64_t hook) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    hook_pool& pool = hooks_[hook];
-    ++pool.in_flight;
-    return pool.generation;
-  }
+  struct acquired {
+    outcome kind = outcome::queued;
+    /// For `reused`.
+    std::unique_ptr<connection> conn;
+  };
 
-  /// An attempt of `hook` ended (after its `put`, if any).
-  void leave(uint64_t hook) {
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto it = hooks_.find(hook);
-    if (it == hooks_.end())
-      return;
-    if (it->second.in_flight > 0)
-      --it->second.in_flight;
-    if (it->second.in_flight == 0 && it->second.idle.empty())
-      hooks_.erase(it);
-  }
+  connection_pool(size_t max_idle_per_origin, size_t max_outbound, clock::duration idle_timeout,
+                  clock::duration surplus_linger)
+      : max_idle_(max_idle_per_origin),
+        max_open_(std::max<size_t>(max_outbound, 1)),
+        idle_timeout_(idle_timeout),
+        surplus_linger_(surplus_linger) {}
 
-  /// The most recently used idle connection of `hook` to `key` that still looks usable,
-  /// or null. Stale ones met on the way are closed.
-  std::unique_ptr<connection> take(uint64_t hook, const std::string& key) {
+  ~connection_pool() { clear(); }
+
+  connection_pool(const connection_pool&) = delete;
+  connection_pool& operator=(const connection_pool&) = delete;
+
+  /// An idle connection of the client's origin to one of its endpoints (most recently used
+  /// first), else a slot to open one, else the client is queued and `granted` is called
+  /// later. Queued while others wait, so no one overtakes a waiter.
+  acquired acquire(const std::shared_ptr<pool_client>& client) {
     std::vector<std::unique_ptr<connection>> dropped; // closed after the lock is released
+    acquired result;
+    size_t stale = 0;
     std::lock_guard<std::mutex> guard{mtx_};
-    auto it = hooks_.find(hook);
-    if (it == hooks_.end())
-      return nullptr;
-    auto& idle = it->second.idle;
-    const auto now = clock::now();
-    for (size_t i = idle.size(); i-- > 0;) {
-      if (idle[i]->key != key)
-        continue;
-      std::unique_ptr<connection> c = std::move(idle[i]);
-      idle.erase(idle.begin() + static_cast<std::ptrdiff_t>(i));
-      if (now - c->idle_since < idle_timeout_ && looks_alive(*c))
-        return c;
-      dropped.push_back(std::move(c));
+    auto it = origins_.find(*client->key);
+    if (it != origins_.end()) {
+      origin& o = it->second;
+      const auto now = clock::now();
+      for (const auto& endpoint : client->endpoints) {
+        for (auto g = o.groups.begin(); g != o.groups.end() && !result.conn; ++g) {
+          if (g->address != endpoint.address())
+            continue;
+          while (!g->idle.empty()) {
+            std::unique_ptr<connection> c = std::move(g->idle.back());
+            g->idle.pop_back();
+            unlink(*c);
+            if (now - c->idle_since < idle_timeout_ && looks_alive(*c)) {
+              result.conn = std::move(c);
+              break;
+            }
+            dropped.push_back(std::move(c));
+            ++stale;
+          }
+        }
+        if (result.conn)
+          break;
+      }
+      tidy(o);
     }
-    return nullptr;
-  }
-
-  /// Returns a connection after a complete keep-alive response. Dropped (closed) when the
-  /// hook was forgotten since `generation`; the oldest idle one goes when the hook already
-  /// has `max_idle_per_hook`.
-  void put(uint64_t hook, uint64_t generation, std::unique_ptr<connection> c) {
-    std::vector<std::unique_ptr<connection>> dropped;
-    dropped.push_back(std::move(c));
-    std::lock_guard<std::mutex> guard{mtx_};
-    auto it = hooks_.find(hook);
-    if (max_idle_ == 0 || it == hooks_.end() || it->second.generation != generation)
-      return;
-    auto& idle = it->second.idle;
-    dropped.back()->idle_since = clock::now();
-    idle.push_back(std::move(dropped.back()));
-    dropped.pop_back();
-    while (idle.size() > max_idle_) {
-      dropped.push_back(std::move(idle.front()));
-      idle.pop_front();
+    for (; stale > 0; --stale)
+      free_slot();
+    if (result.conn) {
+      result.kind = outcome::reused;
+      return result;
     }
+    if (waiting_ == 0 && open_ < max_open_) {
+      ++open_;
+      result.kind = outcome::slot;
+      return result;
+    }
+    if (waiting_ == 0 && oldest_ != nullptr) {
+      dropped.push_back(take_idle(*oldest_)); // its slot passes to the client
+      result.kind = outcome::slot;
+      return result;
+    }
+    enqueue(client);
+    result.kind = outcome::queued;
+    return result;
   }
 
-  void forget(uint64_t hook) {
+  /// A queued client takes what it was granted: the connection handed to it, or null for a
+  /// slot to open one. nullopt when nothing was granted (or it was taken already).
+  std::optional<std::unique_ptr<connection>> claim(pool_client& client) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!client.granted_)
+      return std::nullopt;
+    client.granted_ = false;
+    return std::move(client.handed_);
+  }
+
+  /// A client gives up (it ended while queued): leaves the queue, or, when it was granted
+  /// meanwhile, gives the grant back.
+  void withdraw(pool_client& client) {
     std::vector<std::unique_ptr<connection>> dropped;
     std::lock_guard<std::mutex> guard{mtx_};
-    auto it = hooks_.find(hook);
-    if (it == hooks_.end())
+    if (client.queued_) {
+      dequeue(client);
       return;
-    ++it->second.generation;
-    for (auto& c : it->second.idle)
-      dropped.push_back(std::move(c));
-    it->second.idle.clear();
-    if (it->second.in_flight == 0)
-      hooks_.erase(it);
+    }
+    if (!client.granted_)
+      return;
+    client.granted_ = false;
+    if (client.handed_)
+      dropped.push_back(std::move(client.handed_));
+    free_slot();
   }
 
-  /// Closes idle connections older than the idle timeout.
+  /// Gives back a slot with its connection (null when it has none any more). A `reusable`
+  /// one goes to the next waiter if that one may use it, else to the idle pool (`sweep`
+  /// trims it); otherwise it is closed and its slot goes to the next waiter.
+  void release(std::unique_ptr<connection> c, bool reusable) {
+    std::vector<std::unique_ptr<connection>> dropped;
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!c || !reusable || max_idle_ == 0) {
+      if (c)
+        dropped.push_back(std::move(c));
+      free_slot();
+      return;
+    }
+    if (waiting_ > 0) {
+      std::shared_ptr<pool_client> next = pop_next();
+      if (*next->key == c->key &&
+          std::any_of(next->endpoints.begin(), next->endpoints.end(),
+                      [&c](const tcp::endpoint& e) { return e.address() == c->address; }))
+        next->handed_ = std::move(c);
+      else
+        dropped.push_back(std::move(c));
+      next->granted_ = true;
+      next->granted();
+      return;
+    }
+    origin& o = origin_of(c->key);
+    auto g = std::find_if(o.groups.begin(), o.groups.end(),
+                          [&c](const idle_group& x) { return x.address == c->address; });
+    if (g == o.groups.end()) {
+      o.groups.push_back(idle_group{c->address, {}});
+      g = std::prev(o.groups.end());
+    }
+    c->idle_since = clock::now();
+    link(*c);
+    g->idle.push_back(std::move(c));
+  }
+
+  /// Closes idle connections older than the idle timeout, and those beyond
+  /// `max_idle_per_origin` of an origin (oldest first) once idle for the surplus linger.
   void sweep() {
     std::vector<std::unique_ptr<connection>> dropped;
     std::lock_guard<std::mutex> guard{mtx_};
     const auto now = clock::now();
-    for (auto it = hooks_.begin(); it != hooks_.end();) {
-      auto& idle = it->second.idle;
-      while (!idle.empty() && now - idle.front()->idle_since >= idle_timeout_) {
-        dropped.push_back(std::move(idle.front()));
-        idle.pop_front();
+    while (oldest_ != nullptr && now - oldest_->idle_since >= idle_timeout_) {
+      dropped.push_back(take_idle(*oldest_));
+      free_slot();
+    }
+    size_t freed = 0;
+    for (auto it = origins_.begin(); it != origins_.end();) {
+      origin& o = it->second;
+      for (auto& g : o.groups) {
+        while (g.idle.size() > max_idle_ && now - g.idle.front()->idle_since >= surplus_linger_) {
+          unlink(*g.idle.front());
+          dropped.push_back(std::move(g.idle.front()));
+          g.idle.pop_front();
+          ++freed;
+        }
       }
-      if (it->second.in_flight == 0 && idle.empty())
-        it = hooks_.erase(it);
+      std::erase_if(o.groups, [](const idle_group& g) { return g.idle.empty(); });
+      if (o.groups.empty() && o.waiting.empty() && !o.has_turn)
+        it = origins_.erase(it);
       else
         ++it;
     }
+    for (; freed > 0; --freed)
+      free_slot();
   }
 
+  /// Closes every idle connection and forgets the waiters. Only when no attempt runs.
   void clear() {
-    std::unordered_map<uint64_t, hook_pool> dropped;
+    std::unordered_map<std::string, origin> dropped;
     std::lock_guard<std::mutex> guard{mtx_};
-    dropped.swap(hooks_);
+    dropped.swap(origins_);
+    turns_.clear();
+    oldest_ = newest_ = nullptr;
+    idle_ = waiting_ = open_ = 0;
   }
 
   size_t idle() const {
     std::lock_guard<std::mutex> guard{mtx_};
-    size_t n = 0;
-    for (const auto& entry : hooks_)
-      n += entry.second.idle.size();
-    return n;
+    return idle_;
+  }
+  size_t open() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return open_;
+  }
+  size_t waiting() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return waiting_;
   }
 
 private:
-  struct hook_pool {
-    uint64_t generation = 0;
-    size_t in_flight = 0;
-    /// Oldest first.
+  /// Idle connections to one address of an origin, oldest first.
+  struct idle_group {
+    asio::ip::address address;
     std::deque<std::unique_ptr<connection>> idle;
   };
 
+  struct origin {
+    /// Its key in `origins_`.
+    const std::string* key = nullptr;
+    std::deque<idle_group> groups;
+    /// Queued clients per hook, in arrival order.
+    std::unordered_map<uint64_t, std::deque<std::shared_ptr<pool_client>>> waiting;
+    /// Hooks with queued clients, whose turn is next first.
+    std::deque<uint64_t> hook_turns;
+    /// Whether the origin is in `turns_`.
+    bool has_turn = false;
+  };
+
+  origin& origin_of(const std::string& key) {
+    auto it = origins_.try_emplace(key).first;
+    it->second.key = &it->first;
+    return it->second;
+  }
+
+  void link(connection& c) {
+    c.older = newest_;
+    c.newer = nullptr;
+    (newest_ != nullptr ? newest_->newer : oldest_) = &c;
+    newest_ = &c;
+    ++idle_;
+  }
+
+  void unlink(connection& c) {
+    (c.older != nullptr ? c.older->newer : oldest_) = c.newer;
+    (c.newer != nullptr ? c.newer->older : newest_) = c.older;
+    c.older = c.newer = nullptr;
+    --idle_;
+  }
+
+  /// Removes an idle connection from its origin (it is the oldest of its group, as the
+  /// global order and each group's order are both by idle time).
+  std::unique_ptr<connection> take_idle(connection& c) {
+    origin& o = origins_.find(c.key)->second;
+    std::unique_ptr<connection> result;
+    for (auto& g : o.groups) {
+      if (g.address == c.address && !g.idle.empty() && g.idle.front().get() == &c) {
+        result = std::move(g.idle.front());
+        g.idle.pop_front();
+        break;
+      }
+    }
+    unlink(c);
+    tidy(o);
+    return result;
+  }
+
+  /// A slot is free: the next waiter gets it, else the count of open connections drops.
+  void free_slot() {
+    if (waiting_ == 0) {
+      --open_;
+      return;
+    }
+    std::shared_ptr<pool_client> next = pop_next();
+    next->granted_ = true;
+    next->granted();
+  }
+
+  void enqueue(const std::shared_ptr<pool_client>& client) {
+    origin& o = origin_of(*client->key);
+    auto& queue = o.waiting[client->hook];
+    if (queue.empty())
+      o.hook_turns.push_back(client->hook);
+    queue.push_back(client);
+    if (!o.has_turn) {
+      o.has_turn = true;
+      turns_.push_back(&o);
+    }
+    client->queued_ = true;
+    ++waiting_;
+  }
+
+  /// The next waiter, round-robin over origins and, within its origin, over hooks.
+  /// Only when `waiting_ > 0`.
+  std::shared_ptr<pool_client> pop_next() {
+    origin& o = *turns_.front();
+    turns_.pop_front();
+    const uint64_t hook = o.hook_turns.front();
+    o.hook_turns.pop_front();
+    auto queue = o.waiting.find(hook);
+    std::shared_ptr<pool_client> next = std::move(queue->second.front());
+    queue->second.pop_front();
+    if (queue->second.empty())
+      o.waiting.erase(queue);
+    else
+      o.hook_turns.push_back(hook);
+    if (o.hook_turns.empty())
+      o.has_turn = false;
+    else
+      turns_.push_back(&o);
+    next->queued_ = false;
+    --waiting_;
+    tidy(o);
+    return next;
+  }
+
+  void dequeue(pool_client& client) {
+    origin& o = origins_.find(*client.key)->second;
+    auto queue = o.waiting.find(client.hook);
+    auto& q = queue->second;
+    q.erase(std::find_if(q.begin(), q.end(), [&client](const auto& x) { return x.get() == &client; }));
+    if (q.empty()) {
+      o.waiting.erase(queue);
+      o.hook_turns.erase(std::find(o.hook_turns.begin(), o.hook_turns.end(), client.hook));
+      if (o.hook_turns.empty()) {
+        o.has_turn = false;
+        turns_.erase(std::find(turns_.begin(), turns_.end(), &o));
+      }
+    }
+    client.queued_ = false;
+    --waiting_;
+    tidy(o);
+  }
+
+  /// Forgets empty groups, and the origin when nothing is left of it.
+  void tidy(origin& o) {
+    std::erase_if(o.groups, [](const idle_group& g) { return g.idle.empty(); });
+    if (o.groups.empty() && o.waiting.empty() && !o.has_turn)
+      origins_.erase(origins_.find(*o.key));
+  }
+
   const size_t max_idle_;
+  const size_t max_open_;
   const clock::duration idle_timeout_;
+  const clock::duration surplus_linger_;
   mutable std::mutex mtx_;
-  std::unordered_map<uint64_t, hook_pool> hooks_;
+  /// Elements stay in place (unordered_map nodes), so `turns_` may point at them.
+  std::unordered_map<std::string, origin> origins_;
+  /// Origins with waiters, whose turn is next first.
+  std::deque<origin*> turns_;
+  /// Every idle connection, by idle time (intrusive list through the connections).
+  connection* oldest_ = nullptr;
+  connection* newest_ = nullptr;
+  size_t idle_ = 0;
+  size_t waiting_ = 0;
+  size_t open_ = 0;
 };
 
 asio::ip::address to_asio(const support::ip_address& address) {
@@ -332,7 +577,7 @@ namespace {
 
 /// One delivery attempt. Lives in shared_ptrs held by its pending handlers and by the
 /// core's list of attempts in flight; everything it does runs on its own strand.
-class attempt : public std::enable_shared_from_this<attempt> {
+class attempt final : public pool_client, public std::enable_shared_from_this<attempt> {
 public:
   attempt(detail::http_sender_core& core, delivery_request request, sender::callback done,
           clock::time_point started);
@@ -346,6 +591,9 @@ public:
   /// Answers without running (the sender is stopping). Instead of `start`.
   void reject(std::string_view reason);
 
+  /// From the pool, under its lock: continues on the strand.
+  void granted() override;
+
 private:
   template <class Handler>
   auto bind(Handler&& handler) {
@@ -356,7 +604,10 @@ private:
   void resolve();
   void on_resolved(dns_answer answer);
   void connect(const std::vector<support::ip_address>& addresses);
-  void on_connected(const error_code& ec);
+  void acquire();
+  void on_granted();
+  void open_connection();
+  void on_connected(const error_code& ec, const tcp::endpoint& endpoint);
   void start_tls();
   void on_handshake(const error_code& ec);
   void write();
@@ -373,14 +624,21 @@ private:
   delivery_request request_;
   sender::callback done_;
   const clock::time_point started_;
-  const clock::time_point deadline_;
+  /// Moves later by the time spent waiting for a connection.
+  clock::time_point deadline_;
   strand_type strand_;
   asio::steady_timer deadline_timer_;
   /// The target's parsed URL (checked to be valid in start()).
   const support::parsed_url& url() const { return *request_.target->parts; }
 
-  uint64_t pool_generation_ = 0;
-  bool entered_pool_ = false;
+  void arm_deadline();
+
+  /// Holds one of the pool's slots (with `conn_`, or about to open it).
+  bool holds_slot_ = false;
+  /// Queued in the pool for a slot; the deadline does not run meanwhile.
+  bool waiting_ = false;
+  clock::time_point waiting_since_;
+  clock::duration waited_{};
   std::unique_ptr<connection> conn_;
   /// The connection came from the pool (and may have been closed by the server meanwhile).
   bool reused_ = false;
@@ -391,7 +649,6 @@ private:
   bool finished_ = false;
   /// Waiting for the resolver: a deadline reached now is the server's own failure.
   bool resolving_ = false;
-  std::vector<tcp::endpoint> endpoints_;
   /// The request line and headers, serialised once; the body is written from
   /// the shared payload after it without a copy.
   std::string request_head_;
@@ -410,7 +667,8 @@ public:
       : options_(std::move(options)),
         tls_(ssl::context::tls_client),
         work_(asio::make_work_guard(io_)),
-        pool_(options_.max_idle_per_hook, options_.idle_timeout),
+        pool_(options_.max_idle_per_origin, options_.max_outbound, options_.idle_timeout,
+              options_.idle_surplus_linger),
         resolver_(io_, resolver_options(options_)),
         sweep_strand_(asio::make_strand(io_)),
         sweep_timer_(sweep_strand_) {
@@ -444,7 +702,6 @@ public:
     asio::post(a->strand(), [a] { a->start(); });
   }
 
-  void forget(uint64_t hook_id) { pool_.forget(hook_id); }
 
   void stop() {
     std::lock_guard<std::mutex> stop_guard{stop_mtx_};
@@ -476,6 +733,8 @@ public:
   }
 
   size_t idle_connections() const { return pool_.idle(); }
+  size_t open_connections() const { return pool_.open(); }
+  size_t waiting_attempts() const { return pool_.waiting(); }
 
   // For attempts.
   const http_sender_options& options() const { return options_; }
@@ -518,8 +777,9 @@ private:
   }
 
   void schedule_sweep() {
-    const auto period = std::clamp<std::chrono::seconds>(
-        options_.idle_timeout / 2, std::chrono::seconds{1}, std::chrono::seconds{5});
+    const auto period = std::clamp<std::chrono::milliseconds>(
+        std::min(options_.idle_timeout, options_.idle_surplus_linger) / 2,
+        std::chrono::milliseconds{50}, std::chrono::seconds{5});
     sweep_timer_.expires_after(period);
     sweep_timer_.async_wait(
         asio::bind_executor(sweep_strand_, [this](const error_code& ec) {
@@ -602,25 +862,23 @@ void attempt::start() {
     fail("timeout", fault::local); // it waited on our side only
     return;
   }
+  hook = request_.hook_id;
+  key = &request_.target->pool_key;
+  arm_deadline();
+  resolve();
+}
+
+void attempt::arm_deadline() {
   deadline_timer_.expires_at(deadline_);
   deadline_timer_.async_wait(bind([self = shared_from_this()](const error_code& ec) {
-    if (ec)
+    // A wait that completed just before the deadline moved is stale.
+    if (ec || self->waiting_ || clock::now() < self->deadline_)
       return;
     if (self->resolving_)
       self->fail("dns: timeout", fault::local); // our resolver did not answer in time
     else
       self->fail("timeout");
   }));
-
-  pool_generation_ = core_.pool().enter(request_.hook_id);
-  entered_pool_ = true;
-  conn_ = core_.pool().take(request_.hook_id, request_.target->pool_key);
-  if (conn_) {
-    reused_ = true;
-    write();
-    return;
-  }
-  resolve();
 }
 
 bool attempt::build_request() {
@@ -700,26 +958,78 @@ void attempt::connect(const std::vector<support::ip_address>& addresses) {
          (url().host_is_ip_literal ? check.detail : url().host + " resolves to " + check.detail));
     return;
   }
-  // Only the addresses just checked are connected to; nothing is looked up again.
-  endpoints_.clear();
+  // Only the addresses just checked are connected to (or reused connections to them);
+  // nothing is looked up again.
+  endpoints.clear();
   for (const auto& address : addresses)
-    endpoints_.emplace_back(to_asio(address), url().port);
+    endpoints.emplace_back(to_asio(address), url().port);
+  acquire();
+}
+
+void attempt::acquire() {
+  auto got = core_.pool().acquire(shared_from_this());
+  switch (got.kind) {
+  case connection_pool::outcome::reused:
+    holds_slot_ = true;
+    conn_ = std::move(got.conn);
+    reused_ = true;
+    write();
+    return;
+  case connection_pool::outcome::slot:
+    holds_slot_ = true;
+    open_connection();
+    return;
+  case connection_pool::outcome::queued:
+    waiting_ = true;
+    waiting_since_ = clock::now();
+    deadline_timer_.cancel();
+    return;
+  }
+}
+
+void attempt::granted() {
+  asio::post(strand_, [self = shared_from_this()] { self->on_granted(); });
+}
+
+void attempt::on_granted() {
+  if (finished_ || !waiting_)
+    return;
+  auto got = core_.pool().claim(*this);
+  if (!got)
+    return;
+  waiting_ = false;
+  holds_slot_ = true;
+  const auto waited = clock::now() - waiting_since_;
+  waited_ += waited;
+  deadline_ += waited;
+  arm_deadline();
+  if (*got) {
+    conn_ = std::move(*got);
+    reused_ = true;
+    write();
+    return;
+  }
+  open_connection();
+}
+
+void attempt::open_connection() {
   conn_ = std::make_unique<connection>(tcp::socket(core_.io()));
   conn_->key = request_.target->pool_key;
-  asio::async_connect(conn_->socket(), endpoints_,
+  asio::async_connect(conn_->socket(), endpoints,
                       bind([self = shared_from_this()](const error_code& ec,
-                                                       const tcp::endpoint&) {
-                        self->on_connected(ec);
+                                                       const tcp::endpoint& endpoint) {
+                        self->on_connected(ec, endpoint);
                       }));
 }
 
-void attempt::on_connected(const error_code& ec) {
+void attempt::on_connected(const error_code& ec, const tcp::endpoint& endpoint) {
   if (finished_)
     return;
   if (ec) {
     fail(describe(ec), fault_of(ec));
     return;
   }
+  conn_->address = endpoint.address();
   error_code ignored;
   conn_->socket().set_option(tcp::no_delay(true), ignored);
   if (url().scheme == "https") {
@@ -863,7 +1173,7 @@ bool attempt::retry_on_fresh_connection() {
   reused_ = false;
   conn_->close();
   conn_.reset();
-  resolve();
+  open_connection(); // keeps its slot, to the same checked addresses
   return true;
 }
 
@@ -895,16 +1205,25 @@ void attempt::finish(delivery_result result, bool reusable) {
   finished_ = true;
   auto self = shared_from_this();
   deadline_timer_.cancel();
-  result.duration =
-      std::chrono::duration_cast<std::chrono::milliseconds>(clock::now() - started_);
-  if (conn_) {
-    if (reusable)
-      core_.pool().put(request_.hook_id, pool_generation_, std::move(conn_));
-    else
-      conn_->close(); // pending operations end with operation_aborted
+  if (waiting_) {
+    waiting_ = false;
+    waited_ += clock::now() - waiting_since_;
+    core_.pool().withdraw(*this);
   }
-  if (entered_pool_)
-    core_.pool().leave(request_.hook_id);
+  result.duration = std::chrono::duration_cast<std::chrono::milliseconds>(
+      clock::now() - started_ - waited_);
+  if (holds_slot_) {
+    holds_slot_ = false;
+    if (reusable) {
+      core_.pool().release(std::move(conn_), true);
+    } else {
+      // Kept until the attempt goes: pending operations end with operation_aborted and
+      // still use its stream and buffer.
+      if (conn_)
+        conn_->close();
+      core_.pool().release(nullptr, false);
+    }
+  }
   if (auto done = std::move(done_)) {
     try {
       done(std::move(result));
@@ -926,10 +1245,14 @@ void http_sender::send(delivery_request request, callback done) {
   core_->send(std::move(request), std::move(done));
 }
 
-void http_sender::forget(uint64_t hook_id) { core_->forget(hook_id); }
+void http_sender::forget(uint64_t) {}
 
 void http_sender::stop() { core_->stop(); }
 
 size_t http_sender::idle_connections() const { return core_->idle_connections(); }
+
+size_t http_sender::open_connections() const { return core_->open_connections(); }
+
+size_t http_sender::waiting_attempts() const { return core_->waiting_attempts(); }
 
 } // namespace hookwerk::engine

@@ -20,10 +20,19 @@ struct http_sender_options {
   /// Largest response body read; a larger response still counts by its status, and its
   /// connection is closed instead of reused. Default: 64 KiB
   size_t max_response_body = 64 * 1024;
-  /// Most idle keep-alive connections kept per hook; 0 disables reuse. Default: 8
-  size_t max_idle_per_hook = 8;
+  /// `--max-idle-per-origin`: most idle keep-alive connections kept per origin (scheme,
+  /// host, port and the address connected to), shared by every hook of that origin;
+  /// 0 disables reuse. Default: 32
+  size_t max_idle_per_origin = 32;
+  /// `--max-outbound`: most open outbound connections, all origins together (idle ones
+  /// included). At the cap an attempt waits for a connection; 0 counts as 1. Default: 4096
+  size_t max_outbound = 4096;
   /// An idle connection unused for this long is closed. Default: 30s
-  std::chrono::seconds idle_timeout{30};
+  std::chrono::milliseconds idle_timeout{30000};
+  /// Idle connections of an origin beyond `max_idle_per_origin` are closed (oldest first)
+  /// once idle this long, so that a burst of attempts reuses the connections the previous
+  /// burst opened instead of opening and closing them again. Default: 1s
+  std::chrono::milliseconds idle_surplus_linger{1000};
   /// The User-Agent header, unless the request brings its own. Default: "Hookwerk/<version>"
   std::string user_agent = "Hookwerk/" HOOKWERK_VERSION;
   /// A PEM file of extra trusted CA certificates (tests, private CAs), trusted in addition
@@ -44,9 +53,18 @@ class http_sender_core;
 /// address checked against the private-target rule, and only checked addresses are
 /// connected to; HTTPS verifies the certificate chain and the host name (TLS 1.2+). The
 /// whole attempt (resolve, connect, TLS, write, read) ends by `request.timeout`.
-/// Redirects are not followed. Connections are pooled per hook and never shared between
-/// hooks; an idle connection that the server closed is replaced once, transparently, when
-/// nothing of the response arrived.
+/// Redirects are not followed. An idle connection that the server closed is replaced once,
+/// transparently, when nothing of the response arrived.
+///
+/// Connections are pooled per origin: scheme, host and port of the URL, and the address the
+/// connection was opened to. Any hook's attempt reuses an idle connection of its origin, but
+/// only one whose address is among those it has just resolved and checked; a connection is
+/// used by one attempt at a time, so a hung request holds only its own connection. At most
+/// `max_outbound` connections are open in all: an attempt that finds the cap reached closes
+/// the longest-idle connection (of whatever origin) and opens its own, or, when none is
+/// idle, waits. Waiting attempts are served round-robin across origins and, within an
+/// origin, across hooks; waiting is not a failure and does not count against the attempt's
+/// timeout, which runs from when it has a connection (or a slot to open one).
 ///
 /// Threads: `send`, `forget` and `stop` may be called from any thread, except that `stop`
 /// (and the destructor) must not be called from inside a `done` callback. `send` never
@@ -66,8 +84,8 @@ public:
   /// (on the calling thread) with error "shutting down".
   void send(delivery_request request, callback done) override;
 
-  /// Closes the hook's idle connections; connections of its attempts in flight are not
-  /// pooled afterwards.
+  /// Nothing to do: connections belong to origins, not hooks, and a hook's waiting and
+  /// running attempts still end with a result.
   void forget(uint64_t hook_id) override;
 
   /// Ends every attempt in flight (its callback gets error "shutting down"), closes all
@@ -75,8 +93,15 @@ public:
   /// Idempotent.
   void stop();
 
-  /// Idle pooled connections right now (all hooks). For tests and metrics.
+  /// Idle pooled connections right now (all origins). For tests and metrics.
   size_t idle_connections() const;
+
+  /// Open outbound connections right now (idle, in use or connecting). For tests and metrics.
+  size_t open_connections() const;
+
+  /// Attempts waiting for a connection because `max_outbound` is reached. For tests and
+  /// metrics.
+  size_t waiting_attempts() const;
 
 private:
   std::unique_ptr<detail::http_sender_core> core_;

@@ -222,6 +222,8 @@ expected<std::unique_ptr<runtime>> runtime::start(const serve_config& cfg) {
   sender_opts.allow_private_targets = cfg.allow_private_targets;
   sender_opts.ca_file = cfg.ca_file;
   sender_opts.dns_servers = cfg.dns_servers;
+  sender_opts.max_outbound = cfg.max_outbound;
+  sender_opts.max_idle_per_origin = cfg.max_idle_per_origin;
   try {
     p->sender = std::make_unique<http_sender>(sender_opts);
   } catch (const std::exception& e) {  // an unreadable --ca-file, bad HOOKWERK_DNS_SERVERS

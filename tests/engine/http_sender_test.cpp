@@ -11,6 +11,7 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -73,6 +74,10 @@ struct reply {
   bool hang = false;
   /// Close the connection at once without answering.
   bool drop = false;
+  /// Answer only this long after the request arrived.
+  milliseconds delay{0};
+  /// Answer only once the server has received this many requests in all (at most 30 s).
+  size_t after_requests = 0;
 
   static reply hanging() {
     reply r;
@@ -141,6 +146,11 @@ public:
     std::lock_guard<std::mutex> guard{mtx_};
     return connections_;
   }
+  /// The most connections that were open at the same time.
+  size_t peak_open() const {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return peak_open_;
+  }
   std::vector<received_request> requests() const {
     std::lock_guard<std::mutex> guard{mtx_};
     return requests_;
@@ -172,6 +182,7 @@ private:
       {
         std::lock_guard<std::mutex> guard{mtx_};
         id = ++connections_;
+        peak_open_ = std::max(peak_open_, connections_ - closed_);
       }
       cv_.notify_all();
       if (tls_)
@@ -245,6 +256,16 @@ private:
       const reply answer = respond_(request, index);
       if (answer.drop)
         co_return;
+      if (answer.delay > milliseconds::zero()) {
+        asio::steady_timer timer(stream.get_executor(), answer.delay);
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      const auto give_up = std::chrono::steady_clock::now() + deadline;
+      while (request_count() < answer.after_requests &&
+             std::chrono::steady_clock::now() < give_up) {
+        asio::steady_timer timer(stream.get_executor(), 5ms);
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
       if (answer.hang) {
         while (!ec)
           co_await stream.async_read_some(asio::buffer(chunk),
@@ -270,6 +291,7 @@ private:
   std::condition_variable cv_;
   size_t connections_ = 0;
   size_t closed_ = 0;
+  size_t peak_open_ = 0;
   size_t request_count_ = 0;
   std::vector<received_request> requests_;
 };
@@ -699,17 +721,31 @@ TEST(HttpSender, ConnectionCloseResponseIsNotReused) {
   EXPECT_EQ(server.connections(), 2u);
 }
 
-TEST(HttpSender, NeverSharesConnectionsBetweenHooks) {
+TEST(HttpSender, HooksOfOneOriginShareItsConnections) {
   test_server server(ok_response);
   http_sender sender(private_allowed());
 
+  for (uint64_t hook = 1; hook <= 5; ++hook) {
+    const delivery_result result = send_and_wait(sender, make_request(hook, server.url("/h")));
+    EXPECT_TRUE(result.success()) << result.error;
+  }
+  EXPECT_EQ(server.connections(), 1u);
+  EXPECT_EQ(server.request_count(), 5u);
+  EXPECT_EQ(sender.idle_connections(), 1u);
+  EXPECT_EQ(sender.open_connections(), 1u);
+}
+
+TEST(HttpSender, AnotherHostNameIsAnotherOrigin) {
+  test_server server(ok_response);
+  http_sender sender(private_allowed());
+  const std::string by_name = "http://localhost:" + std::to_string(server.port()) + "/";
+
   EXPECT_TRUE(send_and_wait(sender, make_request(1, server.url())).success());
-  EXPECT_TRUE(send_and_wait(sender, make_request(2, server.url())).success());
+  EXPECT_TRUE(send_and_wait(sender, make_request(2, by_name)).success());
   EXPECT_EQ(server.connections(), 2u);
-  EXPECT_EQ(sender.idle_connections(), 2u);
-  // Each hook reuses its own.
-  EXPECT_TRUE(send_and_wait(sender, make_request(1, server.url())).success());
-  EXPECT_TRUE(send_and_wait(sender, make_request(2, server.url())).success());
+  // Each origin reuses its own, whichever hook asks.
+  EXPECT_TRUE(send_and_wait(sender, make_request(3, server.url())).success());
+  EXPECT_TRUE(send_and_wait(sender, make_request(4, by_name)).success());
   EXPECT_EQ(server.connections(), 2u);
 }
 
@@ -753,7 +789,7 @@ TEST(HttpSender, ManyConcurrentAttemptsProceedIndependently) {
     EXPECT_FALSE(slot.ready());
 }
 
-TEST(HttpSender, SeveralIoThreadsKeepOneConnectionPerHook) {
+TEST(HttpSender, SeveralIoThreadsShareTheOriginsConnections) {
   // Declared before the sender, which joins its threads before these go away.
   std::mutex mtx;
   std::condition_variable cv;
@@ -785,7 +821,9 @@ TEST(HttpSender, SeveralIoThreadsKeepOneConnectionPerHook) {
   std::unique_lock<std::mutex> lock{mtx};
   ASSERT_TRUE(cv.wait_for(lock, deadline, [&] { return finished == hooks * per_hook; }));
   EXPECT_EQ(succeeded, hooks * per_hook);
-  EXPECT_EQ(server.connections(), hooks);
+  // Never more at once than attempts at once; reused across hooks, not one per attempt.
+  EXPECT_LE(server.connections(), hooks);
+  EXPECT_LE(sender.open_connections(), hooks);
 }
 
 TEST(HttpSender, IdleConnectionClosedByTheServerIsReplaced) {
@@ -988,34 +1026,202 @@ TEST(HttpSender, StopEndsAttemptsInFlightAndRefusesNewOnes) {
   sender.stop(); // idempotent
 }
 
-TEST(HttpSender, ForgetClosesTheHooksIdleConnections) {
+TEST(HttpSender, ForgettingAHookLeavesTheOriginsConnectionsToOthers) {
   test_server server(ok_response);
   http_sender sender(private_allowed());
 
   EXPECT_TRUE(send_and_wait(sender, make_request(9, server.url())).success());
-  EXPECT_TRUE(send_and_wait(sender, make_request(10, server.url())).success());
-  EXPECT_EQ(sender.idle_connections(), 2u);
   sender.forget(9);
-  EXPECT_EQ(sender.idle_connections(), 1u);
-  EXPECT_TRUE(server.wait_closed(1));
-  EXPECT_TRUE(send_and_wait(sender, make_request(9, server.url())).success());
-  EXPECT_EQ(server.connections(), 3u);
+  EXPECT_TRUE(send_and_wait(sender, make_request(10, server.url())).success());
+  EXPECT_EQ(server.connections(), 1u);
 }
 
-TEST(HttpSender, IdleConnectionsPerHookAreBounded) {
-  test_server hold([](const received_request&, size_t) { return reply{ok_response}; });
+/// Polls `predicate` until it holds; false after 30 s.
+template <class Predicate>
+bool eventually(Predicate predicate) {
+  const auto give_up = std::chrono::steady_clock::now() + deadline;
+  while (!predicate()) {
+    if (std::chrono::steady_clock::now() >= give_up)
+      return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+/// A server that answers each request only once `n` requests have arrived, so `n` attempts
+/// sent at once need `n` connections.
+reply ok_once(size_t n) {
+  reply r{ok_response};
+  r.after_requests = n;
+  return r;
+}
+
+TEST(HttpSender, IdleConnectionsPerOriginAreBounded) {
+  test_server server([](const received_request&, size_t) { return ok_once(6); });
   http_sender_options options = private_allowed();
-  options.max_idle_per_hook = 2;
+  options.max_idle_per_origin = 2;
+  options.idle_surplus_linger = 200ms;
   http_sender sender(options);
 
-  // Four attempts of one hook at once need four connections; two stay idle afterwards.
-  std::vector<result_slot> slots(4);
-  for (auto& slot : slots)
-    sender.send(make_request(1, hold.url()), slot.callback());
+  std::vector<result_slot> slots(6);
+  for (size_t i = 0; i < slots.size(); ++i)
+    sender.send(make_request(1 + i, server.url()), slots[i].callback());
   for (auto& slot : slots)
     EXPECT_TRUE(slot.get().success());
-  EXPECT_LE(sender.idle_connections(), 2u);
-  EXPECT_GE(sender.idle_connections(), 1u);
+  EXPECT_EQ(server.connections(), 6u);
+  ASSERT_TRUE(server.wait_closed(4));
+  EXPECT_EQ(sender.idle_connections(), 2u);
+  EXPECT_EQ(sender.open_connections(), 2u);
+  // The two kept are the most recently used; they serve the next attempts.
+  EXPECT_TRUE(send_and_wait(sender, make_request(7, server.url())).success());
+  EXPECT_EQ(server.connections(), 6u);
+}
+
+TEST(HttpSender, ABurstReusesTheConnectionsThePreviousBurstOpened) {
+  // Connections beyond the idle cap linger briefly, so bursts (here of other hooks of the
+  // origin) do not open and close them again each time.
+  test_server server([](const received_request&, size_t index) {
+    return ok_once(index < 6 ? 6 : 12);
+  });
+  http_sender_options options = private_allowed();
+  options.max_idle_per_origin = 2;
+  options.idle_surplus_linger = 10s;
+  http_sender sender(options);
+
+  for (int burst = 0; burst < 2; ++burst) {
+    std::vector<result_slot> slots(6);
+    for (size_t i = 0; i < slots.size(); ++i)
+      sender.send(make_request(1 + i + 6 * burst, server.url()), slots[i].callback());
+    for (auto& slot : slots)
+      EXPECT_TRUE(slot.get().success());
+  }
+  EXPECT_EQ(server.connections(), 6u);
+}
+
+TEST(HttpSender, IdleConnectionsCloseAfterTheIdleTimeout) {
+  test_server server(ok_response);
+  http_sender_options options = private_allowed();
+  options.idle_timeout = 200ms;
+  http_sender sender(options);
+
+  EXPECT_TRUE(send_and_wait(sender, make_request(1, server.url())).success());
+  ASSERT_TRUE(server.wait_closed(1)) << "the idle connection was not closed";
+  EXPECT_EQ(sender.idle_connections(), 0u);
+  EXPECT_EQ(sender.open_connections(), 0u);
+  EXPECT_TRUE(send_and_wait(sender, make_request(2, server.url())).success());
+  EXPECT_EQ(server.connections(), 2u);
+}
+
+TEST(HttpSender, AtTheGlobalCapAttemptsWaitAndNoneFails) {
+  // Each answer takes 100 ms; 120 attempts of 12 hooks over 4 connections take about 3 s,
+  // so most wait longer than their 2 s timeout: waiting must not count against it.
+  test_server server([](const received_request&, size_t) {
+    reply r{ok_response};
+    r.delay = 100ms;
+    return r;
+  }, nullptr, /*record=*/false);
+  http_sender_options options = private_allowed();
+  options.max_outbound = 4;
+  http_sender sender(options);
+
+  constexpr size_t hooks = 12;
+  constexpr size_t per_hook = 10;
+  std::vector<result_slot> slots(hooks * per_hook);
+  for (size_t i = 0; i < slots.size(); ++i)
+    sender.send(make_request(1 + i % hooks, server.url(), 2s), slots[i].callback());
+  size_t succeeded = 0;
+  for (auto& slot : slots) {
+    const delivery_result result = slot.get();
+    EXPECT_TRUE(result.success()) << result.error;
+    succeeded += result.success() ? 1 : 0;
+  }
+  EXPECT_EQ(succeeded, slots.size());
+  EXPECT_LE(server.peak_open(), 4u);
+  // Handed from one waiter to the next, not closed and opened again.
+  EXPECT_LE(server.connections(), 4u);
+  EXPECT_LE(sender.open_connections(), 4u);
+  EXPECT_EQ(sender.waiting_attempts(), 0u);
+}
+
+TEST(HttpSender, AtTheGlobalCapIdleConnectionsOfOtherOriginsMakeRoom) {
+  test_server busy([](const received_request&, size_t) { return ok_once(2); });
+  test_server other(ok_response);
+  http_sender_options options = private_allowed();
+  options.max_outbound = 2;
+  http_sender sender(options);
+
+  std::vector<result_slot> slots(2);
+  for (size_t i = 0; i < slots.size(); ++i)
+    sender.send(make_request(1 + i, busy.url()), slots[i].callback());
+  for (auto& slot : slots)
+    EXPECT_TRUE(slot.get().success());
+  ASSERT_EQ(sender.idle_connections(), 2u);
+
+  const delivery_result result = send_and_wait(sender, make_request(3, other.url()));
+  EXPECT_TRUE(result.success()) << result.error;
+  EXPECT_TRUE(busy.wait_closed(1));
+  EXPECT_EQ(sender.open_connections(), 2u);
+}
+
+TEST(HttpSender, WaitersAreServedRoundRobinAcrossOrigins) {
+  // The cap is full of one origin's hung requests, and more of them wait. An attempt to
+  // another origin gets one of the first slots freed, not a slot after all of them.
+  test_server hung([](const received_request&, size_t) { return reply::hanging(); });
+  test_server healthy(ok_response);
+  http_sender_options options = private_allowed();
+  options.max_outbound = 4;
+  http_sender sender(options);
+
+  std::vector<result_slot> first(4), queued(8);
+  for (size_t i = 0; i < first.size(); ++i)
+    sender.send(make_request(1 + i, hung.url(), 2500ms), first[i].callback());
+  ASSERT_TRUE(hung.wait_requests(4));
+  for (size_t i = 0; i < queued.size(); ++i)
+    sender.send(make_request(10 + i, hung.url(), 2500ms), queued[i].callback());
+  ASSERT_TRUE(eventually([&] { return sender.waiting_attempts() == 8; }));
+  result_slot other;
+  sender.send(make_request(100, healthy.url()), other.callback());
+  ASSERT_TRUE(eventually([&] { return sender.waiting_attempts() == 9; }));
+
+  const delivery_result result = other.get();
+  const size_t hung_requests = hung.request_count();
+  EXPECT_TRUE(result.success()) << result.error;
+  // Served after the first wave timed out, within the next: first-come-first-served
+  // would have given all 8 waiting attempts their connection first (12 requests).
+  EXPECT_LE(hung_requests, 8u);
+  EXPECT_LT(result.duration, 1s) << "time spent waiting is not the attempt's";
+  for (auto& slot : first)
+    EXPECT_EQ(slot.get().error, "timeout");
+  EXPECT_LE(hung.peak_open(), 4u);
+}
+
+TEST(HttpSender, WaitersOfOneOriginAreServedRoundRobinAcrossHooks) {
+  // One connection in all. Hook 1 has a hung request on it and three more waiting; hook 2's
+  // attempt, queued after them, gets the second turn, not the fourth.
+  test_server server([](const received_request& request, size_t) {
+    return request.head.starts_with("POST /hang ") ? reply::hanging() : reply{ok_response};
+  });
+  http_sender_options options = private_allowed();
+  options.max_outbound = 1;
+  http_sender sender(options);
+
+  std::vector<result_slot> hook1(4);
+  sender.send(make_request(1, server.url("/hang"), 2s), hook1[0].callback());
+  ASSERT_TRUE(server.wait_requests(1));
+  for (size_t i = 1; i < hook1.size(); ++i)
+    sender.send(make_request(1, server.url("/hang"), 2s), hook1[i].callback());
+  ASSERT_TRUE(eventually([&] { return sender.waiting_attempts() == 3; }));
+  result_slot hook2;
+  sender.send(make_request(2, server.url("/ok")), hook2.callback());
+  ASSERT_TRUE(eventually([&] { return sender.waiting_attempts() == 4; }));
+
+  const delivery_result result = hook2.get();
+  EXPECT_TRUE(result.success()) << result.error;
+  ASSERT_TRUE(server.wait_requests(3));
+  EXPECT_TRUE(server.requests()[2].head.starts_with("POST /ok ")) << "two of hook 1, then hook 2";
+  EXPECT_EQ(hook1[0].get().error, "timeout");
+  EXPECT_EQ(hook1[1].get().error, "timeout");
+  EXPECT_EQ(server.peak_open(), 1u);
 }
 
 // --- HTTPS ---------------------------------------------------------------------------------
@@ -1028,7 +1234,7 @@ protected:
   }
 };
 
-TEST_F(HttpSenderTls, SucceedsWithTheTestCaAndReusesTheConnection) {
+TEST_F(HttpSenderTls, SucceedsWithTheTestCaAndReusesTheConnectionAcrossHooks) {
   test_server server([](const received_request&, size_t) { return reply{ok_response}; },
                      pki().server_context("good"));
   http_sender_options options = private_allowed();
@@ -1037,14 +1243,15 @@ TEST_F(HttpSenderTls, SucceedsWithTheTestCaAndReusesTheConnection) {
 
   const delivery_result first = send_and_wait(sender, make_request(1, server.url("/tls")));
   EXPECT_TRUE(first.success()) << first.error;
-  const delivery_result second = send_and_wait(sender, make_request(1, server.url("/tls")));
+  const delivery_result second = send_and_wait(sender, make_request(2, server.url("/tls")));
   EXPECT_TRUE(second.success()) << second.error;
   EXPECT_EQ(server.connections(), 1u);
 
-  // By name (SNI and DNS name check).
+  // By name (SNI and DNS name check): another origin, so another connection.
   const delivery_result named = send_and_wait(
       sender, make_request(2, "https://localhost:" + std::to_string(server.port()) + "/"));
   EXPECT_TRUE(named.success()) << named.error;
+  EXPECT_EQ(server.connections(), 2u);
   ASSERT_TRUE(server.wait_requests(3));
   EXPECT_EQ(server.requests()[0].head.substr(0, 19), "POST /tls HTTP/1.1\r");
 }
