@@ -1,5 +1,6 @@
 #include "storage/writer.hpp"
 
+#include <algorithm>
 #include <vector>
 
 #include "storage/store.hpp"
@@ -18,6 +19,8 @@ void writer::submit(batch b, callback done) {
   {
     std::lock_guard lock{mutex_};
     if (!stopping_) {
+      largest_batch_ops_ = std::max<uint64_t>(largest_batch_ops_, b.size());
+      largest_batch_bytes_ = std::max<uint64_t>(largest_batch_bytes_, b.byte_size());
       queue_.push_back({std::move(b), std::move(done)});
       wake_.notify_one();
       return;
@@ -36,8 +39,10 @@ void writer::stop() {
   std::call_once(join_once_, [this] { thread_.join(); });
 }
 
-writer_stats writer::stats() const noexcept {
-  return {groups_.load(), batches_.load(), failed_groups_.load()};
+writer_stats writer::stats() const {
+  std::lock_guard lock{mutex_};
+  return {groups_.load(), batches_.load(), failed_groups_.load(), largest_batch_ops_,
+          largest_batch_bytes_};
 }
 
 void writer::run() {

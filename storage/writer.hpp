@@ -28,6 +28,8 @@ struct writer_stats {
   uint64_t groups = 0;         ///< Groups written successfully (one fsync each).
   uint64_t batches = 0;        ///< Batches contained in those groups.
   uint64_t failed_groups = 0;  ///< Groups whose write failed.
+  uint64_t largest_batch_ops = 0;    ///< Most operations in one submitted batch.
+  uint64_t largest_batch_bytes = 0;  ///< Largest batch::byte_size() submitted.
 };
 
 /// Group commit: makes submitted batches durable, many per fsync.
@@ -64,7 +66,7 @@ public:
   /// return once the thread has finished.
   void stop();
 
-  writer_stats stats() const noexcept;
+  writer_stats stats() const;
 
 private:
   struct pending {
@@ -76,7 +78,7 @@ private:
 
   store& store_;
   writer_options options_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<pending> queue_;
   bool stopping_ = false;
@@ -84,6 +86,8 @@ private:
   std::atomic<uint64_t> groups_{0};
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> failed_groups_{0};
+  uint64_t largest_batch_ops_ = 0;    // guarded by mutex_
+  uint64_t largest_batch_bytes_ = 0;  // guarded by mutex_
   std::thread thread_;
 };
 
