@@ -1,5 +1,7 @@
 #include "actors/hook.hpp"
 
+#include <limits>
+
 #include <caf/all.hpp>
 
 #include "actors/errors.hpp"
@@ -160,27 +162,30 @@ activate_result reactivate(self_ptr self, storage::batch& b, bool replay) {
   return result;
 }
 
-/// Reads the oldest entries of the queue into the window and counts the rest.
+/// Reads the hook's stored queue for the window (see delivery_queue).
+delivery_queue::reader queue_reader(self_ptr self) {
+  return [self](uint64_t from, uint64_t to, const std::function<bool(std::string_view)>& fn) {
+    auto& st = self->state;
+    auto lo = queue_key(st, from);
+    auto hi = to == std::numeric_limits<uint64_t>::max() ? storage::hook_range(st.record.id).second
+                                                         : queue_key(st, to);
+    auto s = st.ctx->store->scan(storage::cf::queue, lo, hi,
+                                 [&](std::string_view, std::string_view v) { return fn(v); });
+    if (!s)
+      log::error("webhook " + std::to_string(st.record.id) + ": paging its queue failed: " + s.message());
+  };
+}
+
+void page_in(self_ptr self);
+
+/// Counts the stored queue and buffer, and fills the window.
 void load_queue(self_ptr self) {
   auto& st = self->state;
   auto [lo, hi] = storage::hook_range(st.record.id);
-  uint64_t loaded = 0;
   uint64_t counted = 0;
-  auto room = st.queue.room();
-  auto s = st.ctx->store->scan(storage::cf::queue, lo, hi, [&](std::string_view, std::string_view v) {
-    if (loaded < room) {
-      auto entry = storage::queue_entry::decode(v);
-      if (entry && st.queue.find(entry->seq))
-        return true;  // in flight since before a reload
-      if (!entry) {
-        log::error("webhook " + std::to_string(st.record.id) + ": unreadable queue entry skipped");
-        return true;
-      }
-      st.queue.load(std::move(*entry));
-      ++loaded;
-    } else {
-      ++counted;
-    }
+  auto s = st.ctx->store->scan(storage::cf::queue, lo, hi, [&](std::string_view k, std::string_view) {
+    if (!st.queue.find(storage::get_be64(k.substr(8))))
+      ++counted;  // not in flight since before a reload
     return true;
   });
   if (!s)
@@ -191,6 +196,7 @@ void load_queue(self_ptr self) {
     ++st.buffered;
     return true;
   });
+  page_in(self);
 }
 
 /// Finds the numbers of the newest and oldest stored attempt records, the
@@ -210,32 +216,18 @@ void load_attempt_numbers(self_ptr self) {
   }
 }
 
-/// Reads entries that wait on disk into the window.
+/// Reads entries that wait on disk into the window, a bounded number per
+/// message: when there is more to read, a wake-up continues.
 void page_in(self_ptr self) {
   auto& st = self->state;
-  auto lo = queue_key(st, st.queue.page_from());
-  auto hi = storage::hook_range(st.record.id).second;
-  auto room = st.queue.room();
-  uint64_t loaded = 0;
-  bool more = false;
-  auto s = st.ctx->store->scan(storage::cf::queue, lo, hi, [&](std::string_view, std::string_view v) {
-    if (loaded == room) {
-      more = true;
-      return false;
-    }
-    if (auto entry = storage::queue_entry::decode(v)) {
-      st.queue.load(std::move(*entry));
-      ++loaded;
-    }
-    return true;
-  });
-  if (!s) {
-    log::error("webhook " + std::to_string(st.record.id) + ": paging its queue failed: " + s.message());
-    return;
+  auto r = st.queue.page(queue_reader(self));
+  if (r.unreadable > 0)
+    log::error("webhook " + std::to_string(st.record.id) + ": " + std::to_string(r.unreadable)
+               + " unreadable queue entr(ies) skipped");
+  if (r.more && !st.paging) {
+    st.paging = true;
+    self->send(self, wake_atom::value);
   }
-  st.queue.paged(loaded);
-  if (!more)
-    st.queue.clear_backlog();
 }
 
 void arm_timer(self_ptr self, int64_t now) {
@@ -584,6 +576,7 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
     },
     [=](wake_atom) {
       self->state.wake_at.reset();
+      self->state.paging = false;
       pump(self);
     },
     [=](attempts_atom, uint64_t limit) -> caf::result<std::vector<storage::attempt_record>> {

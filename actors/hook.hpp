@@ -34,6 +34,8 @@ struct hook_state {
   bool attempts_loaded = false;
   /// When the armed wake-up timer fires (unix ms); nullopt when none is armed.
   std::optional<int64_t> wake_at;
+  /// A wake-up to go on paging the queue is on its way.
+  bool paging = false;
   /// Events in the buffer (buffer family) while inactive.
   uint64_t buffered = 0;
   /// What this hook last added to the server-wide gauges.
