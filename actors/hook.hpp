@@ -1,9 +1,13 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <vector>
 
 #include "actors/context.hpp"
 #include "actors/delivery_queue.hpp"
@@ -12,6 +16,28 @@
 #include "storage/records.hpp"
 
 namespace hookwerk {
+
+/// One step of moving a hook's entries between its queue and its buffer
+/// (deactivation: queue → buffer; replay: buffer → queue; see hook.cpp):
+/// at most `max_entries` entries and `max_bytes` of keys and values per
+/// batch, so no step holds or writes more than that, however long the queue.
+struct move_chunk {
+  static constexpr size_t max_entries = 1000;
+  static constexpr size_t max_bytes = size_t{4} << 20;
+
+  /// Whether an entry of `size` bytes still fits; the first always does, so
+  /// a single large entry moves on its own.
+  bool fits(size_t size) const {
+    return entries == 0 || (entries < max_entries && bytes + size <= max_bytes);
+  }
+  void add(size_t size) {
+    ++entries;
+    bytes += size;
+  }
+
+  size_t entries = 0;
+  size_t bytes = 0;
+};
 
 /// The state of one hook actor: the durable record it owns, the window of its
 /// queue and its bookkeeping. Only the hook actor touches it.
@@ -51,6 +77,22 @@ struct hook_state {
   bool passivating = false;
   /// Between an activation's request and the durable move of the buffer.
   bool activating = false;
+  /// A move between queue and buffer that runs in chunks, one batch each.
+  enum class moving { none, to_buffer, to_queue };
+  moving move = moving::none;
+  /// Where the move scans next. While inactive it stays: every queue entry
+  /// below it was seen by the move to the buffer and taken care of.
+  uint64_t move_from = 0;
+  /// Entries in flight when the move to the buffer began: their outcome
+  /// takes care of them, the move leaves them alone.
+  std::vector<uint64_t> move_skip;
+  /// Attempt counts of the entries the window held when the move to the
+  /// buffer began (seq → attempts); their stored entries may be older.
+  std::map<uint64_t, uint32_t> move_attempts;
+  /// Events queued again so far by the replay under way.
+  uint64_t replayed = 0;
+  /// Runs once the move to the buffer has finished (activations that came meanwhile).
+  std::vector<std::function<void()>> after_move;
   std::minstd_rand rng{std::random_device{}()};
 
   hook_state() = default;
