@@ -240,6 +240,7 @@ void replay_step(self_ptr self, storage::batch b, activation_reply reply) {
     st.move = hook_state::moving::none;
     if (reply)
       reply(status{errc::not_found, "webhook deleted"}, {});
+    run_after_move(self);
     return;
   }
   if (st.move != hook_state::moving::to_queue) {
@@ -324,6 +325,7 @@ void reactivate_inactive(self_ptr self, bool replay, activation_reply reply) {
     if (st.deleting) {
       st.activating = false;
       reply(status{errc::not_found, "webhook deleted"}, {});
+      run_after_move(self);
       return;
     }
     storage::batch b;

@@ -676,6 +676,31 @@ TEST_F(registry_test, replay_of_a_large_buffer_goes_in_bounded_chunks_ahead_of_n
   expect_bounded_batches();
 }
 
+TEST_F(registry_test, an_activation_during_the_move_to_the_buffer_replays_everything_in_order) {
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  close();
+  seed(id, storage::cf::queue, 1, many);
+  sender_.script({410});
+  reopen_with_entries(id, true, many + 1);
+  // Asked as soon as the hook is off, while its queue is still moving.
+  ASSERT_TRUE(eventually([&] { return !list("acme")[0].record.active; }));
+  auto act = ask<activate_result>(activate_atom::value, std::string{"acme"}, id, true);
+  ASSERT_TRUE(std::holds_alternative<activate_result>(act));
+  auto replayed = std::get<activate_result>(act).replayed;
+  EXPECT_GE(replayed, many - ctx_->delivery.max_in_flight);
+  ASSERT_TRUE(eventually([&] { return delivered_per_key().size() == 50 && list("acme")[0].pending_events == 0; }));
+  EXPECT_EQ(stored(storage::cf::buffer, id), 0u);
+  EXPECT_EQ(stored(storage::cf::queue, id), 0u);
+  size_t total = 0;
+  for (const auto& [key, seqs] : delivered_per_key()) {
+    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << "key " << key;
+    total += seqs.size();
+  }
+  EXPECT_EQ(total, many);
+  expect_bounded_batches();
+}
+
 TEST_F(registry_test, a_move_to_the_buffer_cut_by_a_crash_is_finished_at_start_and_then_purged) {
   add_account("acme");
   auto id = add_hook("acme", "zap", "optin_finalized");
