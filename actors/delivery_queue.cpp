@@ -1,5 +1,6 @@
 #include "actors/delivery_queue.hpp"
 
+#include <algorithm>
 #include <limits>
 
 namespace hookwerk {
@@ -122,10 +123,10 @@ delivery_queue::page_result delivery_queue::page(const reader& read, size_t budg
       return true;
     }
     cursor_ = head->seq + 1;
+    if (items_.count(head->seq))
+      return true;  // in flight since before a reload, so not counted
     if (unseen_ > 0)
       --unseen_;
-    if (items_.count(head->seq))
-      return true;  // in flight since before a reload
     if (head->key && must_defer(*head->key)) {
       defer(*head->key, head->seq);
       return true;
@@ -139,10 +140,14 @@ delivery_queue::page_result delivery_queue::page(const reader& read, size_t budg
     insert(std::move(*entry), std::move(payload));
     return true;
   });
-  if (stopped)
-    result.more = true;
-  else if (!full)
+  if (stopped || full) {
+    // The count may be short (an entry read here before the hook heard of
+    // it); the entry it stopped at is there, so paging goes on.
+    unseen_ = std::max<uint64_t>(unseen_, 1);
+    result.more = stopped;
+  } else {
     unseen_ = 0;  // read to the end: nothing else waits unseen
+  }
   return result;
 }
 
