@@ -43,7 +43,7 @@ void persist(self_ptr self, storage::batch b) {
 void sync_gauges(self_ptr self) {
   auto& st = self->state;
   auto pending = static_cast<int64_t>(st.queue.pending());
-  auto buffered = static_cast<int64_t>(st.buffered);
+  auto buffered = static_cast<int64_t>(st.shown_buffered());
   st.ctx->stats.pending_events.fetch_add(pending - st.reported_pending, std::memory_order_relaxed);
   st.ctx->stats.buffered_events.fetch_add(buffered - st.reported_buffered,
                                           std::memory_order_relaxed);
@@ -102,6 +102,7 @@ void move_to_buffer_step(self_ptr self) {
     return;
   if (st.deleting) {
     st.move = hook_state::moving::none;
+    st.move_pending = 0;
     return;
   }
   auto lo = queue_key(st, st.move_from);
@@ -129,6 +130,8 @@ void move_to_buffer_step(self_ptr self) {
     if (auto fresh = st.move_attempts.find(seq); fresh != st.move_attempts.end())
       entry->attempts = std::max(entry->attempts, fresh->second);
     chunk.add(size);
+    if (st.move_pending > 0)
+      --st.move_pending;
     auto& d = st.ctx->delivery;
     if (entry->ingested_at_ms > st.record.deactivated_at_ms && st.buffered < d.buffer_limit
         && !st.buffers_at(entry->ingested_at_ms, d.buffer_retention, d.buffer_limit)) {
@@ -153,6 +156,7 @@ void move_to_buffer_step(self_ptr self) {
           log::error("webhook " + std::to_string(self->state.record.id)
                      + ": moving its queue to the buffer failed: " + s.message());
         self->state.move = hook_state::moving::none;
+        self->state.move_pending = 0;
         run_after_move(self);
         return;
       }
@@ -164,6 +168,7 @@ void move_to_buffer_step(self_ptr self) {
   st.move = hook_state::moving::none;
   st.move_skip.clear();
   st.move_attempts.clear();
+  st.move_pending = 0;
   st.writes.submit(*st.ctx->writer, handle, std::move(b), [self](const status& s) {
     if (!s && s.code() != errc::shutting_down)
       log::error("webhook " + std::to_string(self->state.record.id)
@@ -189,6 +194,7 @@ void start_move_to_buffer(self_ptr self) {
     else
       st.move_attempts[seq] = it.entry.attempts;
   }
+  st.move_pending = st.queue.pending() - st.queue.in_flight();
   st.queue.reset_keep_in_flight();
   st.writes.submit(*st.ctx->writer, caf::actor_cast<hook_actor>(self), storage::batch{},
                    [self](const status&) { move_to_buffer_step(self); });
@@ -740,7 +746,7 @@ hook_view hook_state::view() const {
   hook_view v;
   v.record = record;
   v.pending_events = queue.pending();
-  v.buffered_events = buffered;
+  v.buffered_events = shown_buffered();
   return v;
 }
 

@@ -89,6 +89,9 @@ struct hook_state {
   /// Attempt counts of the entries the window held when the move to the
   /// buffer began (seq → attempts); their stored entries may be older.
   std::map<uint64_t, uint32_t> move_attempts;
+  /// Entries the move to the buffer has still to move, as counted when it
+  /// began; shown as buffered meanwhile, so the hook's counts do not dip.
+  uint64_t move_pending = 0;
   /// Events queued again so far by the replay under way.
   uint64_t replayed = 0;
   /// Runs once the move to the buffer has finished (activations that came meanwhile).
@@ -106,6 +109,9 @@ struct hook_state {
 
   /// The view GetWebHooks shows.
   hook_view view() const;
+
+  /// Buffered events as shown: the buffer, plus what is still moving into it.
+  uint64_t shown_buffered() const { return buffered + move_pending; }
 
   /// Marks the hook active and clears its failure count; true if anything changed.
   bool reactivate();
