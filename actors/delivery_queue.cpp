@@ -1,14 +1,18 @@
 #include "actors/delivery_queue.hpp"
 
-#include <string_view>
-#include <unordered_set>
+#include <algorithm>
+#include <limits>
 
 namespace hookwerk {
 
+namespace {
+constexpr uint64_t end_of_queue = std::numeric_limits<uint64_t>::max();
+} // namespace
+
 void delivery_queue::insert(storage::queue_entry e, std::shared_ptr<const std::string> payload) {
   auto seq = e.seq;
-  if (seq > last_seq_)
-    last_seq_ = seq;
+  if (e.key)
+    heads_.insert(*e.key);
   e.payload.clear();
   item it;
   it.entry = std::move(e);
@@ -16,30 +20,142 @@ void delivery_queue::insert(storage::queue_entry e, std::shared_ptr<const std::s
   items_.emplace(seq, std::move(it));
 }
 
-void delivery_queue::load(storage::queue_entry e) {
-  auto payload = std::make_shared<const std::string>(std::move(e.payload));
-  insert(std::move(e), std::move(payload));
+bool delivery_queue::must_defer(std::string_view key) const {
+  std::string k{key};
+  return heads_.count(k) > 0 || deferred_.count(k) > 0;
+}
+
+void delivery_queue::defer(std::string_view key, uint64_t seq) {
+  deferred_.try_emplace(std::string{key}, seq);
+  ++deferred_count_;
 }
 
 void delivery_queue::add(storage::queue_entry e, std::shared_ptr<const std::string> payload) {
-  if (backlog_ > 0 || items_.size() >= capacity_) {
-    ++backlog_;
+  if (e.seq < cursor_ || items_.count(e.seq))
+    return;  // already read from disk by page()
+  if (unseen_ > 0) {
+    ++unseen_;
     return;
   }
+  if (e.key && must_defer(*e.key)) {
+    defer(*e.key, e.seq);
+    cursor_ = e.seq + 1;
+    return;
+  }
+  if (room() == 0) {
+    ++unseen_;
+    return;
+  }
+  cursor_ = e.seq + 1;
   insert(std::move(e), std::move(payload));
+}
+
+delivery_queue::page_result delivery_queue::page(const reader& read, size_t budget) {
+  page_result result;
+  size_t visited = 0;
+  // The next entry of each key whose head left, looked for where its
+  // deferred entries lie: [deferred_[key], cursor_).
+  while (!refill_.empty()) {
+    const auto& key = refill_.back();
+    auto d = deferred_.find(key);
+    if (d == deferred_.end()) {
+      refill_.pop_back();
+      continue;
+    }
+    std::optional<storage::queue_entry> found;
+    uint64_t resume = d->second;
+    bool stopped = false;
+    read(d->second, cursor_, [&](std::string_view v) {
+      if (visited == budget) {
+        stopped = true;
+        return false;
+      }
+      ++visited;
+      auto head = storage::queue_entry::peek(v);
+      if (!head)
+        return true;  // counted when the cursor passed it
+      if (!head->key || *head->key != key) {
+        resume = head->seq + 1;
+        return true;
+      }
+      found = storage::queue_entry::decode(v);
+      resume = head->seq + 1;
+      if (!found)
+        ++result.unreadable;
+      return !found;
+    });
+    if (stopped) {
+      d->second = resume;
+      result.more = true;
+      return result;
+    }
+    if (found) {
+      // More of the key may follow; the next refill looks from here.
+      if (deferred_count_ > 0)
+        --deferred_count_;
+      d->second = resume;
+      auto payload = std::make_shared<const std::string>(std::move(found->payload));
+      insert(std::move(*found), std::move(payload));
+    } else {
+      deferred_.erase(d);
+    }
+    refill_.pop_back();
+  }
+  if (unseen_ == 0 || room() == 0)
+    return result;
+  bool stopped = false;
+  bool full = false;
+  read(cursor_, end_of_queue, [&](std::string_view v) {
+    if (room() == 0) {
+      full = true;
+      return false;
+    }
+    if (visited == budget) {
+      stopped = true;
+      return false;
+    }
+    ++visited;
+    auto head = storage::queue_entry::peek(v);
+    if (!head) {
+      ++result.unreadable;
+      if (unseen_ > 0)
+        --unseen_;
+      return true;
+    }
+    cursor_ = head->seq + 1;
+    if (items_.count(head->seq))
+      return true;  // in flight since before a reload, so not counted
+    if (unseen_ > 0)
+      --unseen_;
+    if (head->key && must_defer(*head->key)) {
+      defer(*head->key, head->seq);
+      return true;
+    }
+    auto entry = storage::queue_entry::decode(v);
+    if (!entry) {
+      ++result.unreadable;
+      return true;
+    }
+    auto payload = std::make_shared<const std::string>(std::move(entry->payload));
+    insert(std::move(*entry), std::move(payload));
+    return true;
+  });
+  if (stopped || full) {
+    // The count may be short (an entry read here before the hook heard of
+    // it); the entry it stopped at is there, so paging goes on.
+    unseen_ = std::max<uint64_t>(unseen_, 1);
+    result.more = stopped;
+  } else {
+    unseen_ = 0;  // read to the end: nothing else waits unseen
+  }
+  return result;
 }
 
 std::vector<delivery_queue::item*> delivery_queue::take_ready(int64_t now_ms, size_t limit) {
   std::vector<item*> out;
   if (limit == 0)
     return out;
-  std::unordered_set<std::string_view> blocked;
   for (auto& [seq, it] : items_) {
-    if (it.entry.key) {
-      // Only the earliest pending entry of a key may go.
-      if (!blocked.insert(*it.entry.key).second)
-        continue;
-    }
     if (it.in_flight || it.not_before_ms > now_ms)
       continue;
     if (waits_for_retry(it))
@@ -57,10 +173,7 @@ std::optional<int64_t> delivery_queue::next_due() const {
   std::optional<int64_t> due;
   if (waiting_ == 0)
     return due;  // the common case: no entry waits for a retry time
-  std::unordered_set<std::string_view> blocked;
   for (const auto& [seq, it] : items_) {
-    if (it.entry.key && !blocked.insert(*it.entry.key).second)
-      continue;
     if (it.in_flight || it.not_before_ms == 0)
       continue;
     if (!due || it.not_before_ms < *due)
@@ -97,23 +210,43 @@ void delivery_queue::remove(uint64_t seq) {
     --in_flight_;
   if (waits_for_retry(i->second))
     --waiting_;
+  if (const auto& key = i->second.entry.key) {
+    heads_.erase(*key);
+    if (deferred_.count(*key))
+      refill_.push_back(*key);
+  }
   items_.erase(i);
 }
 
 void delivery_queue::reset_keep_in_flight() {
-  for (auto i = items_.begin(); i != items_.end();)
-    i = i->second.in_flight ? std::next(i) : items_.erase(i);
+  heads_.clear();
+  for (auto i = items_.begin(); i != items_.end();) {
+    if (!i->second.in_flight) {
+      i = items_.erase(i);
+      continue;
+    }
+    if (i->second.entry.key)
+      heads_.insert(*i->second.entry.key);
+    ++i;
+  }
+  deferred_.clear();
+  refill_.clear();
+  deferred_count_ = 0;
   waiting_ = 0;
-  backlog_ = 0;
-  last_seq_ = 0;
+  unseen_ = 0;
+  cursor_ = 0;
 }
 
 void delivery_queue::reset() {
   items_.clear();
-  backlog_ = 0;
+  heads_.clear();
+  deferred_.clear();
+  refill_.clear();
+  deferred_count_ = 0;
+  unseen_ = 0;
   in_flight_ = 0;
   waiting_ = 0;
-  last_seq_ = 0;
+  cursor_ = 0;
 }
 
 } // namespace hookwerk

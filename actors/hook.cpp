@@ -1,5 +1,8 @@
 #include "actors/hook.hpp"
 
+#include <algorithm>
+#include <limits>
+
 #include <caf/all.hpp>
 
 #include "actors/errors.hpp"
@@ -42,7 +45,7 @@ void persist(self_ptr self, storage::batch b) {
 void sync_gauges(self_ptr self) {
   auto& st = self->state;
   auto pending = static_cast<int64_t>(st.queue.pending());
-  auto buffered = static_cast<int64_t>(st.buffered);
+  auto buffered = static_cast<int64_t>(st.shown_buffered());
   st.ctx->stats.pending_events.fetch_add(pending - st.reported_pending, std::memory_order_relaxed);
   st.ctx->stats.buffered_events.fetch_add(buffered - st.reported_buffered,
                                           std::memory_order_relaxed);
@@ -103,106 +106,356 @@ void arm_purge(self_ptr self) {
                      st.record.deactivated_at_ms);
 }
 
-/// Turns the hook off: every pending entry not in flight moves to the buffer,
-/// the registry stores the notification. Attempts in flight finish later.
+void run_after_move(self_ptr self) {
+  auto waiting = std::move(self->state.after_move);
+  self->state.after_move.clear();
+  for (auto& k : waiting)
+    k();
+}
+
+/// One step of the move to the buffer: at most one move_chunk of queue
+/// entries from `move_from` on go into the buffer (or are dropped when it is
+/// full) in one batch; the next step runs once that batch is durable. A crash
+/// between steps leaves an inactive hook with entries in its queue, and the
+/// next start moves them (each entry moves atomically, keeping its seq).
+void move_to_buffer_step(self_ptr self) {
+  auto& st = self->state;
+  if (st.move != hook_state::moving::to_buffer)
+    return;
+  if (st.deleting) {
+    st.move = hook_state::moving::none;
+    st.move_pending = 0;
+    return;
+  }
+  auto lo = queue_key(st, st.move_from);
+  auto hi = storage::hook_range(st.record.id).second;
+  storage::batch b;
+  move_chunk chunk;
+  bool more = false;
+  auto s = st.ctx->store->scan(storage::cf::queue, lo, hi, [&](std::string_view k, std::string_view v) {
+    auto seq = storage::get_be64(k.substr(8));
+    if (std::find(st.move_skip.begin(), st.move_skip.end(), seq) != st.move_skip.end()) {
+      st.move_from = seq + 1;
+      return true;
+    }
+    auto size = k.size() * 2 + v.size();
+    if (!chunk.fits(size)) {
+      more = true;
+      return false;
+    }
+    st.move_from = seq + 1;
+    auto entry = storage::queue_entry::decode(v);
+    if (!entry) {
+      log::error("webhook " + std::to_string(st.record.id) + ": unreadable queue entry left in place");
+      return true;
+    }
+    if (auto fresh = st.move_attempts.find(seq); fresh != st.move_attempts.end())
+      entry->attempts = std::max(entry->attempts, fresh->second);
+    chunk.add(size);
+    if (st.move_pending > 0)
+      --st.move_pending;
+    auto& d = st.ctx->delivery;
+    if (entry->ingested_at_ms > st.record.deactivated_at_ms && st.buffered < d.buffer_limit
+        && !st.buffers_at(entry->ingested_at_ms, d.buffer_retention, d.buffer_limit)) {
+      // Arrived after the deactivation, past --buffer-retention.
+      b.erase(storage::cf::queue, std::string{k});
+      count_dropped(self, 1, "after --buffer-retention");
+      return true;
+    }
+    buffer_entry(self, b, std::move(*entry));
+    return true;
+  });
+  if (!s) {
+    log::error("webhook " + std::to_string(st.record.id) + ": reading its queue failed: " + s.message());
+    more = false;  // what is left moves at the next start
+  }
+  auto handle = caf::actor_cast<hook_actor>(self);
+  if (more) {
+    st.writes.submit(*st.ctx->writer, handle, std::move(b), [self](const status& s) {
+      if (!s) {
+        // What is left moves at the next start.
+        if (s.code() != errc::shutting_down)
+          log::error("webhook " + std::to_string(self->state.record.id)
+                     + ": moving its queue to the buffer failed: " + s.message());
+        self->state.move = hook_state::moving::none;
+        self->state.move_pending = 0;
+        run_after_move(self);
+        return;
+      }
+      move_to_buffer_step(self);
+    });
+    sync_gauges(self);
+    return;
+  }
+  st.move = hook_state::moving::none;
+  st.move_skip.clear();
+  st.move_attempts.clear();
+  st.move_pending = 0;
+  st.writes.submit(*st.ctx->writer, handle, std::move(b), [self](const status& s) {
+    if (!s && s.code() != errc::shutting_down)
+      log::error("webhook " + std::to_string(self->state.record.id)
+                 + ": moving its queue to the buffer failed: " + s.message());
+    arm_purge(self);
+    run_after_move(self);
+  });
+  sync_gauges(self);
+}
+
+/// Starts moving every queue entry not in flight into the buffer, in
+/// chunks. The first step waits for every write submitted before, so the
+/// queue it reads has every delivery and attempt count recorded so far.
+void start_move_to_buffer(self_ptr self) {
+  auto& st = self->state;
+  st.move = hook_state::moving::to_buffer;
+  st.move_from = 0;
+  st.move_skip.clear();
+  st.move_attempts.clear();
+  for (const auto& [seq, it] : st.queue.items()) {
+    if (it.in_flight)
+      st.move_skip.push_back(seq);
+    else
+      st.move_attempts[seq] = it.entry.attempts;
+  }
+  st.move_pending = st.queue.pending() - st.queue.in_flight();
+  st.queue.reset_keep_in_flight();
+  st.writes.submit(*st.ctx->writer, caf::actor_cast<hook_actor>(self), storage::batch{},
+                   [self](const status&) { move_to_buffer_step(self); });
+}
+
+/// Turns the hook off: every pending entry not in flight moves to the buffer
+/// (in chunks, see start_move_to_buffer), the registry stores the
+/// notification. Attempts in flight finish later.
 void deactivate(self_ptr self, storage::batch& b, int64_t now) {
   auto& st = self->state;
   st.deactivate(now);
   b.put(storage::cf::hooks, storage::hook_key(st.record.id), st.record.encode());
-  auto [lo, hi] = storage::hook_range(st.record.id);
-  std::vector<storage::queue_entry> moving;
-  auto s = st.ctx->store->scan(storage::cf::queue, lo, hi, [&](std::string_view, std::string_view v) {
-    if (auto entry = storage::queue_entry::decode(v)) {
-      auto* it = st.queue.find(entry->seq);
-      if (!it || !it->in_flight)
-        moving.push_back(std::move(*entry));
-    }
-    return true;
-  });
-  if (!s)
-    log::error("webhook " + std::to_string(st.record.id) + ": reading its queue failed: " + s.message());
-  // Entries of the window are newer on disk than in memory (attempt counts).
-  for (auto& entry : moving) {
-    if (auto* it = st.queue.find(entry.seq)) {
-      auto payload = std::move(entry.payload);
-      entry = it->entry;
-      entry.payload = std::move(payload);
-    }
-    buffer_entry(self, b, std::move(entry));
-  }
-  st.queue.reset_keep_in_flight();
+  start_move_to_buffer(self);
   st.ctx->sender->forget(st.record.id);
   auto reason = st.record.last_error.value_or("");
   log::warn("webhook " + std::to_string(st.record.id) + " deactivated after "
             + std::to_string(st.record.consecutive_failures) + " consecutive failed attempt(s): "
             + reason);
   self->send(st.registry, state_atom::value, st.record.id, false, now, reason);
-  arm_purge(self);
 }
 
-/// Reactivates; with `replay` the buffer goes back into the queue (same
-/// sequence numbers, so it comes before anything newer), else it is discarded.
-activate_result reactivate(self_ptr self, storage::batch& b, bool replay) {
+/// Answers the caller of an activation; empty for a replay resumed at start.
+using activation_reply = std::function<void(const status&, const activate_result&)>;
+
+void load_queue(self_ptr self);
+void pump(self_ptr self);
+
+/// The end of an activation: deliveries go on from the queue as it is now.
+void finish_activation(self_ptr self) {
   auto& st = self->state;
-  activate_result result{st.record.id, true, 0, 0};
-  if (st.record.active) {
-    // Nothing buffered (only inactive hooks buffer); just reset the count.
+  st.activating = false;
+  st.move = hook_state::moving::none;
+  st.queue.reset_keep_in_flight();
+  load_queue(self);
+  pump(self);
+  sync_gauges(self);
+  run_after_move(self);
+}
+
+/// One step of a replay: at most one move_chunk of buffered entries from
+/// `move_from` on go back into the queue (same seqs, so ahead of anything
+/// newer) in one batch with `b`; the next step runs once it is durable.
+/// Nothing is attempted until the last step: a crash between steps leaves an
+/// active hook with a buffer, and the next start resumes the replay.
+void replay_step(self_ptr self, storage::batch b, activation_reply reply) {
+  auto& st = self->state;
+  if (st.deleting) {
+    st.activating = false;
+    st.move = hook_state::moving::none;
+    if (reply)
+      reply(status{errc::not_found, "webhook deleted"}, {});
+    run_after_move(self);
+    return;
+  }
+  if (st.move != hook_state::moving::to_queue) {
+    // Deactivated again meanwhile (an attempt from before answered 410):
+    // the move to the buffer takes what was replayed so far.
+    st.activating = false;
+    if (reply)
+      reply(status::ok(), activate_result{st.record.id, true, st.replayed, 0});
+    return;
+  }
+  auto lo = queue_key(st, st.move_from);
+  auto hi = storage::hook_range(st.record.id).second;
+  move_chunk chunk;
+  bool more = false;
+  auto s = st.ctx->store->scan(storage::cf::buffer, lo, hi, [&](std::string_view k, std::string_view v) {
+    auto size = k.size() * 2 + v.size();
+    if (!chunk.fits(size)) {
+      more = true;
+      return false;
+    }
+    chunk.add(size);
+    st.move_from = storage::get_be64(k.substr(8)) + 1;
+    b.put(storage::cf::queue, std::string{k}, std::string{v});
+    b.erase(storage::cf::buffer, std::string{k});
+    ++st.replayed;
+    if (st.buffered > 0)
+      --st.buffered;
+    return true;
+  });
+  if (!s) {
+    log::error("webhook " + std::to_string(st.record.id) + ": reading its buffer failed: " + s.message());
+    more = false;  // what is left is replayed at the next start
+  }
+  st.writes.submit(*st.ctx->writer, caf::actor_cast<hook_actor>(self), std::move(b),
+                   [self, more, reply](const status& s) mutable {
+    auto& st = self->state;
+    if (!s) {
+      log::error("webhook " + std::to_string(st.record.id) + ": storing its replay failed: " + s.message());
+      st.activating = false;
+      st.move = hook_state::moving::none;
+      if (reply)
+        reply(s, {});
+      run_after_move(self);
+      return;
+    }
+    if (more || st.move != hook_state::moving::to_queue) {
+      replay_step(self, storage::batch{}, std::move(reply));
+      return;
+    }
+    activate_result result{st.record.id, true, st.replayed, 0};
+    log::info("webhook " + std::to_string(st.record.id) + ": " + std::to_string(st.replayed)
+              + " buffered event(s) replayed");
+    finish_activation(self);
+    if (reply)
+      reply(status::ok(), result);
+  });
+  sync_gauges(self);
+}
+
+/// Starts a replay of the whole buffer; `b` goes with its first step.
+void start_replay(self_ptr self, storage::batch b, activation_reply reply) {
+  auto& st = self->state;
+  st.activating = true;
+  st.move = hook_state::moving::to_queue;
+  st.move_from = 0;
+  st.replayed = 0;
+  replay_step(self, std::move(b), std::move(reply));
+}
+
+/// Reactivates an inactive hook once every write submitted before is
+/// durable; with `replay` the buffer goes back into the queue in chunks,
+/// else it is discarded.
+void reactivate_inactive(self_ptr self, bool replay, activation_reply reply) {
+  auto& st = self->state;
+  // Until the buffer has moved, nothing new goes into it and nothing is
+  // attempted; the empty batch first waits for every buffer write already
+  // submitted, so the move sees all of them.
+  st.activating = true;
+  st.writes.submit(*st.ctx->writer, caf::actor_cast<hook_actor>(self), storage::batch{},
+                   [self, replay, reply](const status&) mutable {
+    auto& st = self->state;
+    if (st.deleting) {
+      st.activating = false;
+      reply(status{errc::not_found, "webhook deleted"}, {});
+      run_after_move(self);
+      return;
+    }
+    storage::batch b;
     if (st.reactivate())
       b.put(storage::cf::hooks, storage::hook_key(st.record.id), st.record.encode());
-    return result;
-  }
-  bool was_inactive = true;
-  bool changed = st.reactivate();
-  auto [lo, hi] = storage::hook_range(st.record.id);
-  uint64_t moved = 0;
-  if (replay) {
-    auto s = st.ctx->store->scan(storage::cf::buffer, lo, hi, [&](std::string_view k, std::string_view v) {
-      b.put(storage::cf::queue, std::string{k}, std::string{v});
-      ++moved;
-      return true;
-    });
-    if (!s)
-      log::error("webhook " + std::to_string(st.record.id) + ": reading its buffer failed: " + s.message());
-    result.replayed = moved;
-  } else {
-    result.discarded = st.buffered;
-  }
-  if (st.buffered > 0 || moved > 0)
-    b.erase_range(storage::cf::buffer, lo, hi);
-  st.buffered = 0;
-  if (changed)
-    b.put(storage::cf::hooks, storage::hook_key(st.record.id), st.record.encode());
-  if (was_inactive) {
-    log::info("webhook " + std::to_string(st.record.id) + " reactivated ("
-              + (replay ? std::to_string(result.replayed) + " buffered event(s) replayed"
-                        : std::to_string(result.discarded) + " buffered event(s) discarded")
-              + ")");
     self->send(st.registry, state_atom::value, st.record.id, true, int64_t{0}, std::string{});
-  }
-  return result;
+    if (replay) {
+      log::info("webhook " + std::to_string(st.record.id) + " reactivated, replaying "
+                + std::to_string(st.buffered) + " buffered event(s)");
+      start_replay(self, std::move(b), std::move(reply));
+      return;
+    }
+    activate_result result{st.record.id, true, 0, st.buffered};
+    auto [lo, hi] = storage::hook_range(st.record.id);
+    b.erase_range(storage::cf::buffer, lo, hi);
+    st.buffered = 0;
+    log::info("webhook " + std::to_string(st.record.id) + " reactivated ("
+              + std::to_string(result.discarded) + " buffered event(s) discarded)");
+    st.writes.submit(*st.ctx->writer, caf::actor_cast<hook_actor>(self), std::move(b),
+                     [self, reply, result](const status& s) mutable {
+      auto& st = self->state;
+      if (!s) {
+        log::error("webhook " + std::to_string(st.record.id)
+                   + ": storing its reactivation failed: " + s.message());
+        st.activating = false;
+        reply(s, {});
+        run_after_move(self);
+        return;
+      }
+      finish_activation(self);
+      reply(status::ok(), result);
+    });
+    sync_gauges(self);
+  });
 }
 
-/// Reads the oldest entries of the queue into the window and counts the rest.
+/// ActivateWebHook on this hook (SPEC §3).
+void activate(self_ptr self, bool replay, activation_reply reply) {
+  auto& st = self->state;
+  if (st.deleting) {
+    reply(status{errc::not_found, "webhook is being deleted"}, {});
+    return;
+  }
+  if (st.move == hook_state::moving::to_buffer || (st.activating && !st.record.active)) {
+    // The buffer is still being filled, or another activation is about to
+    // take it: this one comes after.
+    st.after_move.push_back([self, replay, reply] { activate(self, replay, reply); });
+    return;
+  }
+  if (!st.record.active) {
+    reactivate_inactive(self, replay, std::move(reply));
+    return;
+  }
+  // Active (or a replay is under way): nothing buffered to act on; only the
+  // failure count is reset.
+  activate_result result{st.record.id, true, 0, 0};
+  if (!st.reactivate()) {
+    reply(status::ok(), result);
+    return;
+  }
+  storage::batch b;
+  b.put(storage::cf::hooks, storage::hook_key(st.record.id), st.record.encode());
+  st.writes.submit(*st.ctx->writer, caf::actor_cast<hook_actor>(self), std::move(b),
+                   [reply, result](const status& s) mutable { reply(s, result); });
+}
+
+/// Continues what a crash (or a failed deletion) interrupted: an inactive
+/// hook's queue still moving to its buffer, or an active hook's buffer still
+/// being replayed.
+void resume_moves(self_ptr self) {
+  auto& st = self->state;
+  if (st.move != hook_state::moving::none)
+    return;
+  if (!st.record.active)
+    start_move_to_buffer(self);
+  else if (st.buffered > 0)
+    start_replay(self, storage::batch{}, {});
+}
+
+/// Reads the hook's stored queue for the window (see delivery_queue).
+delivery_queue::reader queue_reader(self_ptr self) {
+  return [self](uint64_t from, uint64_t to, const std::function<bool(std::string_view)>& fn) {
+    auto& st = self->state;
+    auto lo = queue_key(st, from);
+    auto hi = to == std::numeric_limits<uint64_t>::max() ? storage::hook_range(st.record.id).second
+                                                         : queue_key(st, to);
+    auto s = st.ctx->store->scan(storage::cf::queue, lo, hi,
+                                 [&](std::string_view, std::string_view v) { return fn(v); });
+    if (!s)
+      log::error("webhook " + std::to_string(st.record.id) + ": paging its queue failed: " + s.message());
+  };
+}
+
+/// Counts the stored queue and buffer, and fills the window when the hook
+/// delivers.
 void load_queue(self_ptr self) {
   auto& st = self->state;
   auto [lo, hi] = storage::hook_range(st.record.id);
-  uint64_t loaded = 0;
   uint64_t counted = 0;
-  auto room = st.queue.room();
-  auto s = st.ctx->store->scan(storage::cf::queue, lo, hi, [&](std::string_view, std::string_view v) {
-    if (loaded < room) {
-      auto entry = storage::queue_entry::decode(v);
-      if (entry && st.queue.find(entry->seq))
-        return true;  // in flight since before a reload
-      if (!entry) {
-        log::error("webhook " + std::to_string(st.record.id) + ": unreadable queue entry skipped");
-        return true;
-      }
-      st.queue.load(std::move(*entry));
-      ++loaded;
-    } else {
-      ++counted;
-    }
+  auto s = st.ctx->store->scan(storage::cf::queue, lo, hi, [&](std::string_view k, std::string_view) {
+    if (!st.queue.find(storage::get_be64(k.substr(8))))
+      ++counted;  // not in flight since before a reload
     return true;
   });
   if (!s)
@@ -232,32 +485,18 @@ void load_attempt_numbers(self_ptr self) {
   }
 }
 
-/// Reads entries that wait on disk into the window.
+/// Reads entries that wait on disk into the window, a bounded number per
+/// message: when there is more to read, a wake-up continues.
 void page_in(self_ptr self) {
   auto& st = self->state;
-  auto lo = queue_key(st, st.queue.page_from());
-  auto hi = storage::hook_range(st.record.id).second;
-  auto room = st.queue.room();
-  uint64_t loaded = 0;
-  bool more = false;
-  auto s = st.ctx->store->scan(storage::cf::queue, lo, hi, [&](std::string_view, std::string_view v) {
-    if (loaded == room) {
-      more = true;
-      return false;
-    }
-    if (auto entry = storage::queue_entry::decode(v)) {
-      st.queue.load(std::move(*entry));
-      ++loaded;
-    }
-    return true;
-  });
-  if (!s) {
-    log::error("webhook " + std::to_string(st.record.id) + ": paging its queue failed: " + s.message());
-    return;
+  auto r = st.queue.page(queue_reader(self));
+  if (r.unreadable > 0)
+    log::error("webhook " + std::to_string(st.record.id) + ": " + std::to_string(r.unreadable)
+               + " unreadable queue entr(ies) skipped");
+  if (r.more && !st.paging) {
+    st.paging = true;
+    self->send(self, wake_atom::value);
   }
-  st.queue.paged(loaded);
-  if (!more)
-    st.queue.clear_backlog();
 }
 
 void arm_timer(self_ptr self, int64_t now) {
@@ -437,6 +676,8 @@ void on_enqueued(self_ptr self, const routed_event& event) {
   } else if (st.record.active) {
     st.queue.add(entry, event.payload);
     pump(self);
+  } else if (st.move == hook_state::moving::to_buffer || entry.seq < st.move_from) {
+    // The move to the buffer takes it, or has seen it already.
   } else {
     storage::batch b;
     auto& d = st.ctx->delivery;
@@ -530,14 +771,15 @@ hook_state::~hook_state() {
 
 bool hook_state::idle() const {
   return queue.pending() == 0 && queue.in_flight() == 0 && buffered == 0 && writes.pending() == 0
-         && unsynced->load(std::memory_order_acquire) == 0 && !activating && !deleting;
+         && unsynced->load(std::memory_order_acquire) == 0 && !activating && !deleting
+         && move == moving::none && after_move.empty();
 }
 
 hook_view hook_state::view() const {
   hook_view v;
   v.record = record;
   v.pending_events = queue.pending();
-  v.buffered_events = buffered;
+  v.buffered_events = shown_buffered();
   return v;
 }
 
@@ -600,18 +842,12 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
   st.record = std::move(record);
   st.target = delivery_target::make(st.record.url);
   st.registry = std::move(registry);
-  if (stored_entries)
+  if (stored_entries) {
     load_queue(self);
-  if (!st.record.active && !st.queue.items().empty()) {
-    // Entries written to the queue after the deactivation, before a crash.
-    storage::batch b;
-    for (const auto& [seq, it] : st.queue.items()) {
-      auto entry = it.entry;
-      entry.payload = *it.payload;
-      buffer_entry(self, b, std::move(entry));
-    }
-    st.queue.reset_keep_in_flight();
-    persist(self, std::move(b));
+    // Finishes a move that a crash interrupted (the record says where it was
+    // going): entries left in an inactive hook's queue, or a buffer left
+    // behind by a replay.
+    resume_moves(self);
   }
   arm_purge(self);
   pump(self);
@@ -632,6 +868,7 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
     },
     [=](wake_atom) {
       self->state.wake_at.reset();
+      self->state.paging = false;
       pump(self);
     },
     [=](attempts_atom, uint64_t limit) -> caf::result<std::vector<storage::attempt_record>> {
@@ -649,8 +886,9 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
     },
     [=](purge_atom, int64_t deactivated_at) {
       auto& st = self->state;
+      // A move to the buffer still under way arms the purge again when done.
       if (st.record.active || st.activating || st.record.deactivated_at_ms != deactivated_at
-          || st.buffered == 0)
+          || st.buffered == 0 || st.move != hook_state::moving::none)
         return;
       storage::batch b;
       auto [lo, hi] = storage::hook_range(st.record.id);
@@ -661,58 +899,13 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
       sync_gauges(self);
     },
     [=](activate_atom, bool replay) -> caf::result<activate_result> {
-      auto& st = self->state;
-      ++st.received;
-      if (st.deleting)
-        return make_error(errc::not_found, "webhook is being deleted");
-      auto handle = caf::actor_cast<hook_actor>(self);
-      if (st.record.active) {
-        storage::batch b;
-        auto result = reactivate(self, b, replay);
-        if (b.empty())
-          return result;
-        auto rp = self->make_response_promise<activate_result>();
-        st.writes.submit(*st.ctx->writer, handle, std::move(b),
-                         [rp, result](const status& s) mutable {
-                           if (s)
-                             rp.deliver(result);
-                           else
-                             rp.deliver(make_error(s));
-                         });
-        return rp;
-      }
-      // Until the buffer has moved, nothing new goes into it and nothing is
-      // attempted; the empty batch first waits for every buffer write already
-      // submitted, so the move below sees all of them.
-      st.activating = true;
+      ++self->state.received;
       auto rp = self->make_response_promise<activate_result>();
-      st.writes.submit(*st.ctx->writer, handle, storage::batch{},
-                       [self, handle, rp, replay](const status&) mutable {
-        auto& st = self->state;
-        if (st.deleting) {
-          st.activating = false;
-          rp.deliver(make_error(errc::not_found, "webhook deleted"));
-          return;
-        }
-        storage::batch b;
-        auto result = reactivate(self, b, replay);
-        st.writes.submit(*st.ctx->writer, handle, std::move(b),
-                         [self, rp, result](const status& s) mutable {
-          auto& st = self->state;
-          st.activating = false;
-          if (!s) {
-            log::error("webhook " + std::to_string(st.record.id)
-                       + ": storing its reactivation failed: " + s.message());
-            rp.deliver(make_error(s));
-            return;
-          }
-          st.queue.reset_keep_in_flight();
-          load_queue(self);
+      activate(self, replay, [rp](const status& s, const activate_result& result) mutable {
+        if (s)
           rp.deliver(result);
-          pump(self);
-          sync_gauges(self);
-        });
-        sync_gauges(self);
+        else
+          rp.deliver(make_error(s));
       });
       return rp;
     },
@@ -734,6 +927,9 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
                                       + " failed: " + s.message());
                            self->state.deleting = false;
                            rp.deliver(make_error(s));
+                           // A move the deletion stopped goes on.
+                           if (self->state.move == hook_state::moving::none)
+                             resume_moves(self);
                            return;
                          }
                          // Results still to come will never be handled.

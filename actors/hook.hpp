@@ -1,9 +1,13 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <random>
+#include <vector>
 
 #include "actors/context.hpp"
 #include "actors/delivery_queue.hpp"
@@ -21,6 +25,28 @@ struct failure_policy {
   uint32_t threshold = 10;
   /// --failure-window: how old the first of them must be; 0 = the count alone.
   std::chrono::milliseconds window{0};
+};
+
+/// One step of moving a hook's entries between its queue and its buffer
+/// (deactivation: queue → buffer; replay: buffer → queue; see hook.cpp):
+/// at most `max_entries` entries and `max_bytes` of keys and values per
+/// batch, so no step holds or writes more than that, however long the queue.
+struct move_chunk {
+  static constexpr size_t max_entries = 1000;
+  static constexpr size_t max_bytes = size_t{4} << 20;
+
+  /// Whether an entry of `size` bytes still fits; the first always does, so
+  /// a single large entry moves on its own.
+  bool fits(size_t size) const {
+    return entries == 0 || (entries < max_entries && bytes + size <= max_bytes);
+  }
+  void add(size_t size) {
+    ++entries;
+    bytes += size;
+  }
+
+  size_t entries = 0;
+  size_t bytes = 0;
 };
 
 /// The state of one hook actor: the durable record it owns, the window of its
@@ -44,6 +70,8 @@ struct hook_state {
   bool attempts_loaded = false;
   /// When the armed wake-up timer fires (unix ms); nullopt when none is armed.
   std::optional<int64_t> wake_at;
+  /// A wake-up to go on paging the queue is on its way.
+  bool paging = false;
   /// Events in the buffer (buffer family) while inactive.
   uint64_t buffered = 0;
   /// What this hook last added to the server-wide gauges.
@@ -63,6 +91,25 @@ struct hook_state {
   drop_log drops;
   /// A timer to write the drops `drops` holds back is armed.
   bool drop_log_armed = false;
+  /// A move between queue and buffer that runs in chunks, one batch each.
+  enum class moving { none, to_buffer, to_queue };
+  moving move = moving::none;
+  /// Where the move scans next. While inactive it stays: every queue entry
+  /// below it was seen by the move to the buffer and taken care of.
+  uint64_t move_from = 0;
+  /// Entries in flight when the move to the buffer began: their outcome
+  /// takes care of them, the move leaves them alone.
+  std::vector<uint64_t> move_skip;
+  /// Attempt counts of the entries the window held when the move to the
+  /// buffer began (seq → attempts); their stored entries may be older.
+  std::map<uint64_t, uint32_t> move_attempts;
+  /// Entries the move to the buffer has still to move, as counted when it
+  /// began; shown as buffered meanwhile, so the hook's counts do not dip.
+  uint64_t move_pending = 0;
+  /// Events queued again so far by the replay under way.
+  uint64_t replayed = 0;
+  /// Runs once the move to the buffer has finished (activations that came meanwhile).
+  std::vector<std::function<void()>> after_move;
   std::minstd_rand rng{std::random_device{}()};
 
   hook_state() = default;
@@ -76,6 +123,9 @@ struct hook_state {
 
   /// The view GetWebHooks shows.
   hook_view view() const;
+
+  /// Buffered events as shown: the buffer, plus what is still moving into it.
+  uint64_t shown_buffered() const { return buffered + move_pending; }
 
   /// Marks the hook active and clears its failure count; true if anything changed.
   bool reactivate();

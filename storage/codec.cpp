@@ -89,6 +89,14 @@ bool decoder::boolean(bool& out) noexcept {
 }
 
 bool decoder::str(std::string& out) {
+  std::string_view view;
+  if (!str_view(view))
+    return false;
+  out.assign(view);
+  return true;
+}
+
+bool decoder::str_view(std::string_view& out) noexcept {
   uint64_t length = 0;
   std::size_t pos = 0;
   for (int shift = 0;; shift += 7) {
@@ -104,7 +112,7 @@ bool decoder::str(std::string& out) {
   }
   if (length > in_.size() - pos)
     return false;
-  out.assign(in_.substr(pos, length));
+  out = in_.substr(pos, length);
   in_.remove_prefix(pos + length);
   return true;
 }

@@ -39,6 +39,8 @@ public:
   bool i64(int64_t& out) noexcept;
   bool boolean(bool& out) noexcept;
   bool str(std::string& out);
+  /// Like str(), without copying: `out` points into the input.
+  bool str_view(std::string_view& out) noexcept;
 
   /// True when all input has been consumed.
   bool at_end() const noexcept { return in_.empty(); }

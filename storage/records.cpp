@@ -138,6 +138,26 @@ std::optional<queue_entry> queue_entry::decode(std::string_view in) {
   return r;
 }
 
+std::optional<queue_entry::head> queue_entry::peek(std::string_view in) {
+  decoder d(in);
+  uint8_t version = 0;
+  head h;
+  std::string_view skipped;
+  bool has_key = false;
+  if (!read_version(d, version))
+    return std::nullopt;
+  if (!(d.u64(h.seq) && d.str_view(skipped) && d.str_view(skipped) && d.str_view(skipped)
+        && d.boolean(has_key)))
+    return std::nullopt;
+  if (has_key) {
+    std::string_view key;
+    if (!d.str_view(key))
+      return std::nullopt;
+    h.key = key;
+  }
+  return h;
+}
+
 std::string attempt_record::encode() const {
   encoder e;
   e.u8(record_version);

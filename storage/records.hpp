@@ -89,6 +89,16 @@ struct queue_entry {
   std::string encode() const;
   static std::optional<queue_entry> decode(std::string_view in);
 
+  /// What paging needs to decide about a stored entry, read without copying
+  /// its payload; the views point into the encoded record.
+  struct head {
+    uint64_t seq = 0;
+    std::optional<std::string_view> key;
+  };
+  /// The seq and ordering key of an encoded entry; nullopt when they cannot
+  /// be read (the rest of the record is not checked).
+  static std::optional<head> peek(std::string_view in);
+
   bool operator==(const queue_entry&) const = default;
 };
 

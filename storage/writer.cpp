@@ -39,6 +39,8 @@ void writer::submit(batch b, callback done, on_failure mode) {
     } else if (mode == on_failure::report && !healthy_.load(std::memory_order_relaxed)) {
       refused = unavailable("an earlier write failed");
     } else {
+      largest_batch_ops_ = std::max<uint64_t>(largest_batch_ops_, b.size());
+      largest_batch_bytes_ = std::max<uint64_t>(largest_batch_bytes_, b.byte_size());
       queue_.push_back({std::move(b), std::move(done), mode});
       wake_.notify_one();
       return;
@@ -68,8 +70,17 @@ void writer::set_listener(listener fn) {
   }
 }
 
-writer_stats writer::stats() const noexcept {
-  return {groups_.load(), batches_.load(), failed_groups_.load(), recoveries_.load(), healthy()};
+writer_stats writer::stats() const {
+  writer_stats s;
+  s.groups = groups_.load();
+  s.batches = batches_.load();
+  s.failed_groups = failed_groups_.load();
+  s.recoveries = recoveries_.load();
+  s.healthy = healthy();
+  std::lock_guard lock{mutex_};
+  s.largest_batch_ops = largest_batch_ops_;
+  s.largest_batch_bytes = largest_batch_bytes_;
+  return s;
 }
 
 void writer::notify(storage_event e) {

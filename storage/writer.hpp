@@ -46,6 +46,8 @@ struct writer_stats {
   uint64_t groups = 0;         ///< Groups written successfully (one fsync each).
   uint64_t batches = 0;        ///< Batches contained in those groups.
   uint64_t failed_groups = 0;  ///< Groups whose write failed.
+  uint64_t largest_batch_ops = 0;    ///< Most operations in one submitted batch.
+  uint64_t largest_batch_bytes = 0;  ///< Largest batch::byte_size() submitted.
   uint64_t recoveries = 0;     ///< Times the storage became writable again.
   bool healthy = true;         ///< False from a failed write until it recovers.
 };
@@ -124,7 +126,7 @@ public:
   /// Replaces the listener and tells it the current state (kind::current).
   void set_listener(listener fn);
 
-  writer_stats stats() const noexcept;
+  writer_stats stats() const;
 
 private:
   struct pending {
@@ -141,7 +143,7 @@ private:
 
   store& store_;
   writer_options options_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<pending> queue_;
   bool stopping_ = false;
@@ -158,6 +160,8 @@ private:
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> failed_groups_{0};
   std::atomic<uint64_t> recoveries_{0};
+  uint64_t largest_batch_ops_ = 0;    // guarded by mutex_
+  uint64_t largest_batch_bytes_ = 0;  // guarded by mutex_
   std::thread thread_;
 };
 

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include "actors/context.hpp"
 #include "actors/errors.hpp"
+#include "actors/hook.hpp"
 #include "actors/registry.hpp"
 #include "actors/sender.hpp"
 #include "actors/support/crypto.hpp"
@@ -185,6 +187,87 @@ protected:
   }
 
   /// Applied to the context before the registry starts (set before open()).
+
+  /// Writes `n` queue entries (or buffer entries) of hook `id` with seqs from
+  /// `first` on, straight into the closed database, with 50 ordering keys;
+  /// `change` may alter the hook's stored record in the same write.
+  void seed(uint64_t id, storage::cf family, uint64_t first, uint64_t n,
+            const std::function<void(storage::hook_record&)>& change = {}) {
+    auto db = storage::store::open(dir_.sub("db"));
+    ASSERT_TRUE(db.has_value());
+    storage::batch b;
+    for (uint64_t seq = first; seq < first + n; ++seq) {
+      storage::queue_entry e;
+      e.seq = seq;
+      e.event_id = "evt_" + support::to_hex(storage::be64(seq));
+      e.event = "optin_finalized";
+      e.key = "k" + std::to_string(seq % 50);
+      e.payload = "{\"key\":\"" + *e.key + "\"}";
+      e.ingested_at_ms = 1;
+      b.put(family, storage::hook_seq_key(id, seq), e.encode());
+    }
+    if (change) {
+      auto stored = (*db)->get(storage::cf::hooks, storage::hook_key(id));
+      ASSERT_TRUE(stored.has_value() && stored.value().has_value());
+      auto record = storage::hook_record::decode(**stored);
+      ASSERT_TRUE(record.has_value());
+      change(*record);
+      b.put(storage::cf::hooks, storage::hook_key(id), record->encode());
+    }
+    ASSERT_TRUE((*db)->write(std::move(b), true));
+  }
+
+  /// Opens the registry as start-up recovery would after seed().
+  void reopen_with_entries(uint64_t id, bool active, uint64_t next_event_seq,
+                           int64_t deactivated_at_ms = 0) {
+    registry_snapshot snap;
+    storage::account_record acc;
+    acc.username = "acme";
+    snap.accounts.push_back(acc);
+    snap.hooks.push_back(hook_summary{id, "acme", "zap", "optin_finalized", active, deactivated_at_ms});
+    snap.with_entries.insert(id);
+    snap.next_hook_id = id + 1;
+    snap.next_event_seq = next_event_seq;
+    open(std::move(snap));
+  }
+
+  /// Entries of hook `id` stored in `family`.
+  size_t stored(storage::cf family, uint64_t id) {
+    auto [lo, hi] = storage::hook_range(id);
+    size_t n = 0;
+    store_->scan(family, lo, hi, [&](std::string_view, std::string_view) {
+      ++n;
+      return true;
+    });
+    return n;
+  }
+
+  /// Seqs of the events sent, per ordering key (payload `{"key":…}`), in the
+  /// order sent, each once.
+  std::map<std::string, std::vector<uint64_t>> delivered_per_key() {
+    std::map<std::string, std::vector<uint64_t>> out;
+    std::set<std::string> seen;
+    for (const auto& req : sender_.requests()) {
+      std::string id;
+      for (const auto& [name, value] : req.headers)
+        if (name == "webhook-id")
+          id = value;
+      auto seq = std::stoull(id.substr(4), nullptr, 16);
+      auto key = req.body->substr(8, req.body->size() - 10);
+      if (seen.insert(id).second)
+        out[key].push_back(seq);
+    }
+    return out;
+  }
+
+  /// Fails unless no batch given to the writer went over one move_chunk.
+  void expect_bounded_batches() {
+    auto stats = writer_->stats();
+    EXPECT_LE(stats.largest_batch_ops, 2 * move_chunk::max_entries + 4);
+    EXPECT_LE(stats.largest_batch_bytes, move_chunk::max_bytes + 4096);
+  }
+
+  /// Applied to the context of every open() from then on.
   std::function<void(actor_context&)> configure_;
   scripted_sender sender_;
   test::temp_dir dir_;
@@ -865,6 +948,182 @@ TEST_F(registry_test, recovery_leaves_notifications_the_account_limit_removed_al
   ASSERT_EQ(kept.size(), 1u);
   EXPECT_EQ(kept[0].webhook_id, newer);
   EXPECT_EQ(kept[0].id, 2u);
+}
+
+constexpr uint64_t many = 20000;
+
+TEST_F(registry_test, deactivation_moves_a_large_queue_to_the_buffer_in_bounded_chunks) {
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  close();
+  seed(id, storage::cf::queue, 1, many);
+  sender_.script({410});  // the first attempt deactivates the hook
+  reopen_with_entries(id, true, many + 1);
+  auto batches_before = writer_->stats().batches;
+  ASSERT_TRUE(eventually([&] {
+    auto v = list("acme")[0];
+    return !v.record.active && stored(storage::cf::queue, id) == 0;
+  }));
+  // Attempts in flight at the deactivation finished as successes; the rest is buffered.
+  ASSERT_TRUE(eventually([&] { return ctx_->in_flight.load() == 0; }));
+  auto delivered = sender_.requests().size() - 1;
+  EXPECT_LE(delivered, ctx_->delivery.max_in_flight);
+  EXPECT_EQ(stored(storage::cf::buffer, id), many - delivered);
+  ASSERT_TRUE(eventually([&] { return list("acme")[0].buffered_events == many - delivered; }));
+  EXPECT_EQ(list("acme")[0].pending_events, 0u);
+  EXPECT_GE(writer_->stats().batches - batches_before, many / move_chunk::max_entries)
+    << "moved in several chunks";
+  expect_bounded_batches();
+}
+
+TEST_F(registry_test, replay_of_a_large_buffer_goes_in_bounded_chunks_ahead_of_new_events) {
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  close();
+  auto deactivated = support::now_ms();
+  seed(id, storage::cf::buffer, 1, many, [&](storage::hook_record& r) {
+    r.active = false;
+    r.deactivated_at_ms = deactivated;
+  });
+  reopen_with_entries(id, false, many + 1, deactivated);
+  ASSERT_TRUE(eventually([&] { return list("acme")[0].buffered_events == many; }));
+  // Events arrive while the replay runs; each must come after the replayed
+  // events of its key (k1 and k2 in seed()).
+  std::thread late([&] {
+    for (int i = 0; i < 20; ++i) {
+      ingest_cmd cmd;
+      auto key = "k" + std::to_string(1 + i % 2);
+      cmd.items.push_back({"acme", "optin_finalized", "{\"key\":\"" + key + "\"}", std::nullopt, key});
+      ask<ingest_reply>(cmd);
+    }
+  });
+  auto act = ask<activate_result>(activate_atom::value, std::string{"acme"}, id, true);
+  late.join();
+  ASSERT_TRUE(std::holds_alternative<activate_result>(act));
+  // Events that came before the activation were buffered and replayed too.
+  EXPECT_GE(std::get<activate_result>(act).replayed, many);
+  EXPECT_LE(std::get<activate_result>(act).replayed, many + 20);
+  ASSERT_TRUE(eventually([&] { return sender_.requests().size() >= many + 20; }));
+  ASSERT_TRUE(eventually([&] { return list("acme")[0].pending_events == 0; }));
+  // Deliveries are erased through the writer: on disk a little later.
+  EXPECT_TRUE(eventually([&] {
+    return stored(storage::cf::buffer, id) == 0 && stored(storage::cf::queue, id) == 0;
+  })) << stored(storage::cf::buffer, id) << " buffered, " << stored(storage::cf::queue, id) << " queued";
+  // Per key: the replayed events in order, then the ones that came later
+  // (their seqs are higher).
+  for (const auto& [key, seqs] : delivered_per_key())
+    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << "key " << key;
+  auto per_key = delivered_per_key();
+  EXPECT_EQ(per_key["k1"].size(), many / 50 + 10);
+  EXPECT_EQ(per_key["k3"].size(), many / 50);
+  expect_bounded_batches();
+}
+
+TEST_F(registry_test, an_activation_during_the_move_to_the_buffer_replays_everything_in_order) {
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  close();
+  seed(id, storage::cf::queue, 1, many);
+  sender_.script({410});
+  reopen_with_entries(id, true, many + 1);
+  // Asked as soon as the hook is off, while its queue is still moving.
+  ASSERT_TRUE(eventually([&] { return !list("acme")[0].record.active; }));
+  auto act = ask<activate_result>(activate_atom::value, std::string{"acme"}, id, true);
+  ASSERT_TRUE(std::holds_alternative<activate_result>(act));
+  auto replayed = std::get<activate_result>(act).replayed;
+  EXPECT_GE(replayed, many - ctx_->delivery.max_in_flight);
+  ASSERT_TRUE(eventually([&] { return delivered_per_key().size() == 50 && list("acme")[0].pending_events == 0; }));
+  // Deliveries are erased through the writer: on disk a little later.
+  EXPECT_TRUE(eventually([&] {
+    return stored(storage::cf::buffer, id) == 0 && stored(storage::cf::queue, id) == 0;
+  })) << stored(storage::cf::buffer, id) << " buffered, " << stored(storage::cf::queue, id) << " queued";
+  size_t total = 0;
+  for (const auto& [key, seqs] : delivered_per_key()) {
+    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << "key " << key;
+    total += seqs.size();
+  }
+  EXPECT_EQ(total, many);
+  expect_bounded_batches();
+}
+
+TEST_F(registry_test, a_move_to_the_buffer_cut_by_a_crash_is_finished_at_start_and_then_purged) {
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  close();
+  // Half moved: the hook is inactive since two hours, half its entries are
+  // buffered, half still queued.
+  seed(id, storage::cf::buffer, 1, many / 2, [](storage::hook_record& r) {
+    r.active = false;
+    r.deactivated_at_ms = support::now_ms() - 2 * 3600 * 1000;
+  });
+  seed(id, storage::cf::queue, many / 2 + 1, many / 2);
+  configure_ = [](actor_context& ctx) { ctx.delivery.buffer_max_age = std::chrono::hours{1}; };
+  reopen_with_entries(id, false, many + 1, support::now_ms() - 2 * 3600 * 1000);
+  // The rest moves; then the purge, due long ago, drops the whole buffer.
+  ASSERT_TRUE(eventually([&] {
+    return stored(storage::cf::queue, id) == 0 && stored(storage::cf::buffer, id) == 0;
+  }));
+  EXPECT_TRUE(eventually([&] { return ctx_->stats.events_dropped.load() == many; }))
+    << ctx_->stats.events_dropped.load();
+  EXPECT_TRUE(sender_.requests().empty()) << "nothing is attempted while inactive";
+  expect_bounded_batches();
+}
+
+TEST_F(registry_test, a_replay_cut_by_a_crash_is_finished_at_start_in_order) {
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  close();
+  // Half replayed: the hook is active again, half its buffer is back in the
+  // queue (the older half, as a replay moves oldest first).
+  seed(id, storage::cf::queue, 1, many / 2);
+  seed(id, storage::cf::buffer, many / 2 + 1, many / 2);
+  reopen_with_entries(id, true, many + 1);
+  ASSERT_TRUE(eventually([&] { return sender_.requests().size() >= many; }));
+  ASSERT_TRUE(eventually([&] { return list("acme")[0].pending_events == 0; }));
+  // Deliveries are erased through the writer: on disk a little later.
+  EXPECT_TRUE(eventually([&] {
+    return stored(storage::cf::buffer, id) == 0 && stored(storage::cf::queue, id) == 0;
+  })) << stored(storage::cf::buffer, id) << " buffered, " << stored(storage::cf::queue, id) << " queued";
+  size_t total = 0;
+  for (const auto& [key, seqs] : delivered_per_key()) {
+    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << "key " << key;
+    total += seqs.size();
+  }
+  EXPECT_EQ(total, many);
+  expect_bounded_batches();
+}
+
+TEST_F(registry_test, deleting_a_hook_with_a_large_queue_and_buffer_removes_everything) {
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  close();
+  seed(id, storage::cf::queue, 1, many);
+  seed(id, storage::cf::buffer, many + 1, many);
+  sender_.script(std::vector<unsigned>(64, 503));
+  configure_ = [](actor_context& ctx) { ctx.delivery.failure_threshold = 1000000; };
+  reopen_with_entries(id, true, 2 * many + 1);
+  ASSERT_TRUE(eventually([&] { return !sender_.requests().empty(); }));
+  auto del = ask<uint64_t>(delete_atom::value, std::string{"acme"}, id);
+  ASSERT_TRUE(std::holds_alternative<uint64_t>(del));
+  auto sent_at_delete = sender_.requests().size();
+  EXPECT_EQ(stored(storage::cf::queue, id), 0u);
+  EXPECT_EQ(stored(storage::cf::buffer, id), 0u);
+  EXPECT_TRUE(list("acme").empty());
+  // A later hook's delivery is the marker that the deleted one started none.
+  auto other = add_hook("acme", "crm", "optin_finalized");
+  ASSERT_FALSE(ingest_one("acme").empty());
+  ASSERT_TRUE(eventually([&] {
+    for (const auto& r : sender_.requests())
+      if (r.hook_id == other)
+        return true;
+    return false;
+  }));
+  size_t after = 0;
+  auto all = sender_.requests();
+  for (size_t i = sent_at_delete; i < all.size(); ++i)
+    after += all[i].hook_id == id;
+  EXPECT_EQ(after, 0u);
+  expect_bounded_batches();
 }
 
 } // namespace

@@ -245,5 +245,28 @@ TEST(storage_records_delivery, queue_entry_attempt_idempotency_notification_roun
   EXPECT_FALSE(notification_record::decode("").has_value());
 }
 
+TEST(storage_records_delivery, peek_reads_seq_and_key_without_the_rest) {
+  queue_entry e;
+  e.seq = 77;
+  e.event_id = "evt_1";
+  e.event = "optin_finalized";
+  e.payload = std::string(1000, 'x');
+  e.key = "customer-7";
+  auto encoded = e.encode();
+  auto head = queue_entry::peek(encoded);
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->seq, 77u);
+  EXPECT_EQ(head->key, std::optional<std::string_view>{"customer-7"});
+  e.key.reset();
+  auto keyless = e.encode();
+  head = queue_entry::peek(keyless);
+  ASSERT_TRUE(head.has_value());
+  EXPECT_FALSE(head->key.has_value());
+  // Cut inside the payload, or inside the key: not readable.
+  EXPECT_FALSE(queue_entry::peek(std::string_view{encoded}.substr(0, 500)).has_value());
+  EXPECT_FALSE(queue_entry::peek(std::string_view{encoded}.substr(0, encoded.size() - 30)).has_value());
+  EXPECT_FALSE(queue_entry::peek("").has_value());
+}
+
 } // namespace
 } // namespace hookwerk::storage

@@ -229,5 +229,23 @@ TEST(storage_writer, empty_batch_and_empty_callback_are_fine) {
   EXPECT_TRUE(v->has_value());
 }
 
+TEST(storage_writer, stats_report_the_largest_batch_submitted) {
+  temp_dir tmp;
+  auto db = open_ok(tmp.path());
+  ASSERT_TRUE(db);
+  writer w(*db);
+  outcomes seen;
+  batch three;
+  three.put(cf::queue, "a", "12345");
+  three.put(cf::queue, "b", "1");
+  three.erase(cf::queue, "c");
+  w.submit(one_put(cf::queue, "x", std::string(100, 'v')), seen.track(0));
+  w.submit(std::move(three), seen.track(1));
+  ASSERT_TRUE(seen.wait_for(2));
+  auto stats = w.stats();
+  EXPECT_EQ(stats.largest_batch_ops, 3u);
+  EXPECT_EQ(stats.largest_batch_bytes, 101u);
+}
+
 } // namespace
 } // namespace hookwerk::storage

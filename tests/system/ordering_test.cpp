@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <functional>
+#include <iostream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -170,6 +171,61 @@ TEST(OrderingKeys, OtherKeysAreDeliveredWhileOneKeyIsRetrying) {
     if (all[i].header("webhook-id") == a2.id && a2_first == all.size()) a2_first = i;
   }
   EXPECT_LT(a1_success, a2_first) << "A2 only after A1 succeeded; " << describe(all);
+}
+
+// A hook keeps a bounded window of its queue in memory. 1 000 events of one key whose receiver
+// keeps answering 500 are far more than that window; events of another key posted afterwards
+// must still go out at once, in their own order, while the failing key's later events wait.
+TEST(OrderingKeys, AThousandEventsOfAFailingKeyDoNotHoldUpAnotherKey) {
+  server_process server(delivery_server_options("100ms"));
+  credentials acme;
+  ASSERT_TRUE(make_account(server, "acme", acme));
+  receiver rx;
+  rx.set_responder([](const received_request& r) -> std::optional<reply> {
+    if (r.body.find("\"group\":\"A\"") != std::string::npos) return reply::status_only(500);
+    return std::nullopt;
+  });
+  hook_cleanup cleanup(server);
+  const auto event = fresh_event();
+  webhook hook;
+  ASSERT_TRUE(add_hook(server, cleanup, acme, event, rx.url(), hook));
+
+  auto batch_of = [&](std::string_view group, int first, int n) {
+    std::string body;
+    for (int i = 0; i < n; ++i)
+      body += event_json(acme.username, event,
+                         "{\"seq\":" + std::to_string(first + i) + ",\"group\":\"" + std::string(group) + "\"}",
+                         std::nullopt, std::string(group)) +
+              "\n";
+    return body;
+  };
+  std::vector<std::string> a_ids;
+  ASSERT_TRUE(parse_accepted_batch(ingest(server, batch_of("A", 1, 1000), ndjson_type), 1000, a_ids));
+  ASSERT_TRUE(rx.wait_until([&](const auto& all) { return count_with_webhook_id(all, a_ids[0]) >= 2; },
+                            arrival_timeout))
+      << "the first event of A was not retried; " << describe(rx.requests());
+
+  const auto posted = clock_type::now();
+  std::vector<std::string> b_ids;
+  ASSERT_TRUE(parse_accepted_batch(ingest(server, batch_of("B", 2001, 10), ndjson_type), 10, b_ids));
+  const bool delivered =
+      rx.wait_until([&](const auto& all) { return all_delivered(all, b_ids); }, 10s);
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(clock_type::now() - posted);
+  ASSERT_TRUE(delivered) << "key B waits behind 1000 events of key A; " << describe(rx.requests(), 30);
+  RecordProperty("other_key_delivered_ms", static_cast<int>(took.count()));
+  std::cout << "10 events of key B delivered " << took.count() << " ms after posting them\n";
+  EXPECT_LE(took, 1s) << "10 events of another key took " << took.count() << " ms";
+
+  const auto all = rx.requests();
+  std::vector<long> b_order;
+  for (const auto& r : all)
+    if (r.succeeded()) b_order.push_back(payload_seq(r));
+  std::vector<long> expected;
+  for (long i = 2001; i <= 2010; ++i) expected.push_back(i);
+  EXPECT_EQ(b_order, expected) << "key B in its own order";
+  for (const auto& r : all)
+    if (r.body.find("\"group\":\"A\"") != std::string::npos)
+      ASSERT_EQ(payload_seq(r), 1) << "a later event of A went before the first succeeded";
 }
 
 }  // namespace
