@@ -219,13 +219,16 @@ TEST(OrderingKeys, AThousandEventsOfAFailingKeyDoNotHoldUpAnotherKey) {
   const auto all = rx.requests();
   std::vector<long> b_order;
   for (const auto& r : all)
-    if (r.succeeded()) b_order.push_back(payload_seq(r));
+    if (r.succeeded())
+      b_order.push_back(payload_seq(r));
   std::vector<long> expected;
   for (long i = 2001; i <= 2010; ++i) expected.push_back(i);
   EXPECT_EQ(b_order, expected) << "key B in its own order";
-  for (const auto& r : all)
-    if (r.body.find("\"group\":\"A\"") != std::string::npos)
+  for (const auto& r : all) {
+    if (r.body.find("\"group\":\"A\"") != std::string::npos) {
       ASSERT_EQ(payload_seq(r), 1) << "a later event of A went before the first succeeded";
+    }
+  }
 }
 
 }  // namespace
