@@ -108,9 +108,22 @@ descriptor_limit raise_descriptor_limit() {
 
 } // namespace
 
+namespace {
+
+/// Descriptors kept out of the inbound connections' reach.
+uint64_t descriptor_reserve(uint64_t descriptor_limit) {
+  return std::min(std::max<uint64_t>(64, descriptor_limit / 4), descriptor_limit / 2);
+}
+
+} // namespace
+
 size_t connection_cap(size_t requested, uint64_t descriptor_limit) {
-  uint64_t reserve = std::min(std::max<uint64_t>(64, descriptor_limit / 4), descriptor_limit / 2);
-  uint64_t available = descriptor_limit - reserve;
+  uint64_t available = descriptor_limit - descriptor_reserve(descriptor_limit);
+  return static_cast<size_t>(std::max<uint64_t>(1, std::min<uint64_t>(requested, available)));
+}
+
+size_t outbound_cap(size_t requested, uint64_t descriptor_limit) {
+  uint64_t available = descriptor_reserve(descriptor_limit) / 2;
   return static_cast<size_t>(std::max<uint64_t>(1, std::min<uint64_t>(requested, available)));
 }
 
@@ -131,10 +144,14 @@ int run_server(const engine::serve_config& cfg) {
   opts.max_body = cfg.max_body;
   opts.idle_timeout = cfg.idle_timeout;
   opts.max_connections = connection_cap(cfg.max_connections, fds.now);
+  auto effective = cfg;
+  effective.max_outbound = static_cast<uint32_t>(outbound_cap(cfg.max_outbound, fds.now));
   log::info("descriptor limit " + std::to_string(fds.now)
             + (fds.now != fds.before ? " (raised from " + std::to_string(fds.before) + ")" : "")
             + "; inbound connections at most " + std::to_string(opts.max_connections)
-            + " (--max-connections " + std::to_string(cfg.max_connections) + ")");
+            + " (--max-connections " + std::to_string(cfg.max_connections)
+            + "), outbound at most " + std::to_string(effective.max_outbound) + " (--max-outbound "
+            + std::to_string(cfg.max_outbound) + ")");
   http_server server{opts, [&requests](std::shared_ptr<http_exchange> ex) { requests(std::move(ex)); },
                      rejection};
   auto bound = server.start();
@@ -143,7 +160,6 @@ int run_server(const engine::serve_config& cfg) {
     return 1;
   }
 
-  auto effective = cfg;
   if (!effective.public_url)
     effective.public_url = "http://" + *bound;
   auto rt = engine::runtime::start(effective);

@@ -16,6 +16,15 @@ TEST(connection_cap, keeps_a_quarter_of_the_descriptors_at_least_64_at_most_half
   EXPECT_EQ(connection_cap(10'000, 0), 1u);
 }
 
+TEST(outbound_cap, takes_half_of_the_reserve) {
+  EXPECT_EQ(outbound_cap(4'096, 256), 32u);
+  EXPECT_EQ(outbound_cap(4'096, 1024), 128u);
+  EXPECT_EQ(outbound_cap(4'096, 20'000), 2'500u);
+  EXPECT_EQ(outbound_cap(4'096, 1'048'576), 4'096u);
+  EXPECT_EQ(outbound_cap(10, 1024), 10u);
+  EXPECT_EQ(outbound_cap(4'096, 0), 1u);
+}
+
 TEST(timeout_response, management_gets_the_envelope_with_error_9_others_503) {
   auto mgmt = timeout_response("/webservice/webservice/json/GetWebHooks");
   EXPECT_EQ(mgmt.status, 200u);
