@@ -1,5 +1,7 @@
 #pragma once
 
+#include "common/ports.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -66,15 +68,7 @@ public:
   /// "127.0.0.1:<port>" of a UDP port nothing listens on (bound, then closed again): a
   /// resolver pointed there gets "port unreachable" at once.
   static std::string unreachable_address() {
-    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof addr;
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
-    return "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    return "127.0.0.1:" + std::to_string(unused_port(SOCK_DGRAM));
   }
 
 private:

@@ -38,6 +38,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/ports.hpp"
 #include "common/temp_dir.hpp"
 
 namespace hookwerk::engine {
@@ -531,15 +532,6 @@ http_sender_options private_allowed() {
   return options;
 }
 
-/// A port nothing listens on: bound, then closed again.
-uint16_t closed_port() {
-  asio::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  const uint16_t port = acceptor.local_endpoint().port();
-  acceptor.close();
-  return port;
-}
-
 // ---------------------------------------------------------------------------------------
 
 TEST(HttpSender, PostsTheExactRequestAndReportsSuccess) {
@@ -633,7 +625,7 @@ TEST(HttpSender, DoesNotFollowRedirects) {
 
 TEST(HttpSender, ConnectionRefused) {
   http_sender sender(private_allowed());
-  const uint16_t port = closed_port();
+  const uint16_t port = test::unused_port();
   const delivery_result result =
       send_and_wait(sender, make_request(1, "http://127.0.0.1:" + std::to_string(port) + "/"));
   EXPECT_EQ(result.error, "connection refused");

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "common/dns_stub.hpp"
+#include "common/ports.hpp"
 
 namespace hookwerk::engine {
 namespace {
@@ -49,15 +50,6 @@ http_sender_options with_dns(const std::string& servers) {
   options.allow_private_targets = true;
   options.dns_servers = servers;
   return options;
-}
-
-/// A loopback port nothing listens on.
-uint16_t closed_port() {
-  asio::io_context io;
-  tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
-  const uint16_t port = acceptor.local_endpoint().port();
-  acceptor.close();
-  return port;
 }
 
 /// NXDOMAIN for names starting with "nx.", REFUSED for "refused.", silence for "silent.",
@@ -121,7 +113,7 @@ TEST(SenderFault, ADeadlineReachedWhileResolvingIsLocal) {
 TEST(SenderFault, TheReceiversFailuresAreTheReceivers) {
   http_sender sender(with_dns(dns_stub::unreachable_address()));
   const auto refused =
-      send_and_wait(sender, request_to("http://127.0.0.1:" + std::to_string(closed_port()) + "/"));
+      send_and_wait(sender, request_to("http://127.0.0.1:" + std::to_string(test::unused_port()) + "/"));
   EXPECT_EQ(refused.error, "connection refused");
   EXPECT_EQ(refused.at_fault, fault::receiver);
 

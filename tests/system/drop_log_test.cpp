@@ -2,12 +2,10 @@
 // minute per webhook, each line carrying the count since the previous one, so that a burst of
 // drops cannot flood stderr. What is held back is written when the server stops.
 #include "system/outage_support.hpp"
+#include "common/ports.hpp"
 
 #include <gtest/gtest.h>
 
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <unistd.h>
 
 #include <regex>
 #include <sstream>
@@ -28,18 +26,6 @@ std::vector<long> dropped_counts(const std::string& text, std::int64_t id) {
   return counts;
 }
 
-std::uint16_t refused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 TEST(DropLog, ABurstOfDroppedEventsIsOneLineWithItsCount) {
   // --buffer-limit 0: every event of an inactive hook is dropped ("buffer full").
   server_process server(outage_server_options({"--buffer-limit", "0"}));
@@ -48,7 +34,7 @@ TEST(DropLog, ABurstOfDroppedEventsIsOneLineWithItsCount) {
   hook_cleanup cleanup(server);
   webhook hook;
   ASSERT_TRUE(add_hook(server, cleanup, who, "optin_finalized",
-                       "http://127.0.0.1:" + std::to_string(refused_port()) + "/hook", hook));
+                       "http://127.0.0.1:" + std::to_string(test::unused_port()) + "/hook", hook));
   accepted_event first;
   ASSERT_TRUE(post_seq(server, who.username, "optin_finalized", 0, std::nullopt, 1, first));
   webhook state;

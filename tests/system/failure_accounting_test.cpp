@@ -5,14 +5,12 @@
 // receiver's and do deactivate. With a window, the count alone is not enough: the first failure
 // of the streak must be at least that old.
 #include "system/outage_support.hpp"
+#include "common/ports.hpp"
 
 #include "common/dns_stub.hpp"
 
 #include <gtest/gtest.h>
 
-#include <sys/socket.h>
-#include <netinet/in.h>
-#include <unistd.h>
 
 #include <memory>
 #include <optional>
@@ -28,19 +26,6 @@ using namespace outage;
 using test::dns_stub;
 
 constexpr std::string_view local_failures = "hookwerk_delivery_local_failures_total";
-
-/// A loopback TCP port nothing listens on (connections to it are refused).
-std::uint16_t refused_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 /// NXDOMAIN for names starting with "nx.", SERVFAIL for every other name.
 std::optional<dns_stub::rcode> servfail_but_nx(const std::string& name) {
@@ -93,7 +78,7 @@ TEST_F(FailingResolver, ItsFailuresNeverDeactivateWhileTheReceiversDo) {
   ASSERT_TRUE(add_hook(server(), cleanup, who, event, "http://receiver.hookwerk.test:9/hook", on_name));
   ASSERT_TRUE(add_hook(server(), cleanup, who, event, "http://nx.hookwerk.test:9/hook", nonexistent));
   ASSERT_TRUE(add_hook(server(), cleanup, who, event,
-                       "http://127.0.0.1:" + std::to_string(refused_port()) + "/hook", refused));
+                       "http://127.0.0.1:" + std::to_string(test::unused_port()) + "/hook", refused));
 
   const double before = metric_sum(server(), local_failures).value_or(-1);
   ASSERT_GE(before, 0) << local_failures << " is exported";
@@ -197,7 +182,7 @@ TEST(FailureWindow, ARefusedReceiverIsDeactivatedOnlyOnceItsFirstFailureIsOldEno
   hook_cleanup cleanup(server);
   webhook hook;
   ASSERT_TRUE(add_hook(server, cleanup, who, "optin_finalized",
-                       "http://127.0.0.1:" + std::to_string(refused_port()) + "/hook", hook));
+                       "http://127.0.0.1:" + std::to_string(test::unused_port()) + "/hook", hook));
 
   const auto posted = clock_type::now();
   ASSERT_TRUE(post_many(server, who, "optin_finalized", 1, 1));
