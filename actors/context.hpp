@@ -67,6 +67,14 @@ struct actor_context {
   /// spawns it again for its next event or call (`--passivate-after`).
   std::chrono::milliseconds passivate_after{std::chrono::seconds{60}};
 
+  /// How often the registry runs the self-check on every running hook actor (0: never;
+  /// `--self-check-interval`, hidden).
+  std::chrono::milliseconds self_check_interval{std::chrono::minutes{1}};
+
+  /// An attempt in flight for longer than twice --delivery-timeout plus this is taken as
+  /// lost by the self-check (the sender answers every attempt by its timeout).
+  std::chrono::milliseconds attempt_grace{std::chrono::minutes{1}};
+
   /// Ingestion stops accepting when this many bytes wait for the disk.
   uint64_t max_pending_ingest_bytes = 64u << 20;         // Default: 64 MiB
 

@@ -533,6 +533,7 @@ void send_attempt(self_ptr self, delivery_queue::item& it, int64_t now) {
   // Counted until the actor has handled the result (see on_delivered), so
   // shutdown knows when every outcome has been handed to the writer.
   ctx.in_flight.fetch_add(1, std::memory_order_relaxed);
+  st.attempt_started[seq] = now;
   ctx.sender->send(std::move(req), [handle, seq, now](delivery_result r) {
     caf::anon_send(handle, delivered_atom::value, seq, now, std::move(r));
   });
@@ -558,6 +559,14 @@ void pump(self_ptr self) {
 void on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result& r) {
   auto& st = self->state;
   auto& ctx = *st.ctx;
+  // An outcome the self-check already took as lost (see repair_overdue) is stale: it was
+  // counted out of `in_flight` then, and the entry has moved on since.
+  auto sent = st.attempt_started.find(seq);
+  if (sent == st.attempt_started.end() || sent->second != started) {
+    log::warn("webhook " + std::to_string(st.record.id) + ": late outcome of an attempt taken as lost ignored");
+    return;
+  }
+  st.attempt_started.erase(sent);
   // Released when this function returns, after its writes were submitted.
   struct in_flight_release {
     actor_context& ctx;
@@ -707,8 +716,9 @@ void arm_idle_check(self_ptr self) {
 /// for a whole --passivate-after period; else checks again one period later.
 void on_idle_check(self_ptr self) {
   auto& st = self->state;
-  bool quiet = st.received == st.received_at_check;
-  st.received_at_check = st.received;
+  auto calls = st.received - st.checks_received;
+  bool quiet = calls == st.received_at_check;
+  st.received_at_check = calls;
   if (st.passivating)
     return;
   if (!quiet || !st.idle()) {
@@ -734,6 +744,49 @@ void on_idle_check(self_ptr self) {
         self->state.passivating = false;
         arm_idle_check(self);
       });
+}
+
+/// How long an attempt may stay in flight before the self-check takes it as lost.
+std::chrono::milliseconds attempt_deadline(const actor_context& ctx) {
+  return 2 * ctx.delivery.timeout + ctx.attempt_grace;
+}
+
+/// The self-check (see hook_state::check_stuck): logs, counts and repairs what it finds;
+/// true when the hook was stuck. An attempt whose outcome is overdue is taken as a failed
+/// attempt on the server's side (retried without counting toward deactivation); a late
+/// outcome is then ignored. A hook with nothing to attempt it gets its window read again
+/// from disk and its attempts started.
+bool self_check(self_ptr self) {
+  auto& st = self->state;
+  if (st.ctx->draining.load(std::memory_order_relaxed))
+    return false;  // no attempts start while shutting down
+  auto now = support::now_ms();
+  auto verdict = st.check_stuck(now, attempt_deadline(*st.ctx));
+  if (!verdict.stuck())
+    return false;
+  auto id = std::to_string(st.record.id);
+  st.ctx->stats.stuck_hooks_repaired.fetch_add(1, std::memory_order_relaxed);
+  for (auto seq : verdict.overdue) {
+    auto started = st.attempt_started.at(seq);
+    log::error("webhook " + id + " stuck: no outcome of the attempt of entry " + std::to_string(seq)
+               + " after " + std::to_string(now - started) + " ms; taken as a failed attempt");
+    delivery_result r;
+    r.error = "no outcome";
+    r.at_fault = fault::local;
+    r.duration = std::chrono::milliseconds{now - started};
+    on_delivered(self, seq, started, r);
+  }
+  if (verdict.idle) {
+    log::error("webhook " + id + " stuck: " + std::to_string(st.queue.pending())
+               + " pending event(s), no attempt in flight, no wake-up armed; reading its queue again");
+    st.wake_at.reset();
+    st.paging = false;
+    st.queue.reset_keep_in_flight();
+    load_queue(self);
+    pump(self);
+    sync_gauges(self);
+  }
+  return true;
 }
 
 std::vector<storage::attempt_record> read_attempts(self_ptr self, uint64_t limit) {
@@ -767,6 +820,20 @@ hook_state::~hook_state() {
     ctx->stats.pending_events.fetch_sub(reported_pending, std::memory_order_relaxed);
     ctx->stats.buffered_events.fetch_sub(reported_buffered, std::memory_order_relaxed);
   }
+}
+
+stuck_verdict hook_state::check_stuck(int64_t now,
+                                      std::chrono::milliseconds attempt_deadline) const {
+  stuck_verdict out;
+  for (const auto& [seq, started] : attempt_started) {
+    auto i = queue.items().find(seq);
+    if (i != queue.items().end() && i->second.in_flight && now - started > attempt_deadline.count())
+      out.overdue.push_back(seq);
+  }
+  out.idle = record.active && !deleting && !activating && move == moving::none
+             && after_move.empty() && writes.pending() == 0 && queue.pending() > 0
+             && queue.in_flight() == 0 && !wake_at && !paging;
+  return out;
 }
 
 bool hook_state::idle() const {
@@ -937,6 +1004,7 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
                            static_cast<int64_t>(self->state.queue.in_flight()),
                            std::memory_order_relaxed);
                          self->state.queue.reset();
+                         self->state.attempt_started.clear();
                          rp.deliver(id);
                          self->quit();
                        });
@@ -946,6 +1014,11 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
       self->state.writes.complete(token, s);
     },
     [=](idle_atom) { on_idle_check(self); },
+    [=](check_atom) -> bool {
+      ++self->state.received;
+      ++self->state.checks_received;
+      return self_check(self);
+    },
     [=](drop_log_atom) {
       auto& st = self->state;
       st.drop_log_armed = false;

@@ -49,6 +49,16 @@ struct move_chunk {
   size_t bytes = 0;
 };
 
+/// What the self-check finds wrong with a hook (see hook_state::check_stuck).
+struct stuck_verdict {
+  /// Pending entries, none in flight, and nothing armed that would attempt them.
+  bool idle = false;
+  /// Attempts in flight whose outcome is overdue (their seqs).
+  std::vector<uint64_t> overdue;
+
+  bool stuck() const { return idle || !overdue.empty(); }
+};
+
 /// The state of one hook actor: the durable record it owns, the window of its
 /// queue and its bookkeeping. Only the hook actor touches it.
 struct hook_state {
@@ -72,6 +82,9 @@ struct hook_state {
   std::optional<int64_t> wake_at;
   /// A wake-up to go on paging the queue is on its way.
   bool paging = false;
+  /// Attempts in flight: seq → when it was handed to the sender (unix ms), which the
+  /// outcome carries back; an outcome that does not match is stale (see check_stuck).
+  std::map<uint64_t, int64_t> attempt_started;
   /// Events in the buffer (buffer family) while inactive.
   uint64_t buffered = 0;
   /// What this hook last added to the server-wide gauges.
@@ -81,7 +94,10 @@ struct hook_state {
   /// Messages received from the registry; compared with the registry's count
   /// of messages sent before the actor may passivate (see registry_state).
   uint64_t received = 0;
-  /// `received` at the last idle check: unchanged means no call came since.
+  /// Of `received`, the self-checks (which are no calls: they keep no actor alive).
+  uint64_t checks_received = 0;
+  /// Calls (`received` less the self-checks) at the last idle check: unchanged means
+  /// no call came since.
   uint64_t received_at_check = 0;
   /// A passivation request to the registry is open.
   bool passivating = false;
@@ -120,6 +136,22 @@ struct hook_state {
   /// Nothing queued, in flight, buffered or being written: the actor holds
   /// nothing its stored record does not, and may be passivated.
   bool idle() const;
+
+  /// The self-check's decision at `now` (unix ms); a hook is stuck when either holds:
+  /// - idle: it is active, no deletion, activation, replay or move between queue and
+  ///   buffer is under way, none of its writes is awaited, it has pending entries, and
+  ///   no attempt is in flight, no retry wake-up is armed and no paging wake-up is on its
+  ///   way: nothing would ever attempt those entries;
+  /// - overdue: an attempt has been in flight for longer than `attempt_deadline` (the
+  ///   sender answers each by --delivery-timeout, so its outcome is lost), whatever the
+  ///   hook's state.
+  /// A hook in any other state is waiting for something that will come.
+  stuck_verdict check_stuck(int64_t now, std::chrono::milliseconds attempt_deadline) const;
+
+  /// Whether check_stuck finds anything.
+  bool stuck(int64_t now, std::chrono::milliseconds attempt_deadline) const {
+    return check_stuck(now, attempt_deadline).stuck();
+  }
 
   /// The view GetWebHooks shows.
   hook_view view() const;

@@ -41,6 +41,8 @@ using link_atom = caf::atom_constant<caf::atom("link")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using drop_log_atom = caf::atom_constant<caf::atom("droplog")>;
+using check_atom = caf::atom_constant<caf::atom("check")>;
+using tick_atom = caf::atom_constant<caf::atom("selftick")>;
 
 // -- message structs ----------------------------------------------------------
 
@@ -119,6 +121,12 @@ struct registry_stats {
   uint64_t inactive_hooks = 0;
 };
 
+/// What one run of the self-check found (see hook_state::check_stuck).
+struct self_check_result {
+  uint64_t checked = 0;   ///< running hook actors asked
+  uint64_t repaired = 0;  ///< of them, those found stuck and repaired
+};
+
 // -- typed interfaces ---------------------------------------------------------
 
 /// One actor per webhook. It owns the hook's record (and, as the engine grows,
@@ -144,7 +152,9 @@ using hook_actor = caf::typed_actor<
   /// Time to check whether the actor has been idle long enough to passivate.
   caf::reacts_to<idle_atom>,
   /// Time to write the log line about dropped events held back (at most one a minute).
-  caf::reacts_to<drop_log_atom>>;
+  caf::reacts_to<drop_log_atom>,
+  /// The self-check: true when the hook was stuck and has been repaired.
+  caf::replies_to<check_atom>::with<bool>>;
 
 /// The registry owns the accounts and the index of webhooks by account and
 /// event, spawns and supervises hook actors, and routes calls to them.
@@ -184,6 +194,10 @@ using registry_actor = caf::typed_actor<
   /// (hook id, messages the hook actor received from the registry) -> whether
   /// the idle actor may quit: only when no message of the registry is on its way.
   caf::replies_to<passivate_atom, uint64_t, uint64_t>::with<bool>,
+  /// Runs the self-check on every running hook actor now.
+  caf::replies_to<check_atom>::with<self_check_result>,
+  /// Time for the periodic self-check (every actor_context::self_check_interval).
+  caf::reacts_to<tick_atom>,
   caf::reacts_to<persisted_atom, uint64_t, status>>;
 
 } // namespace hookwerk
@@ -197,6 +211,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::list_hooks_cmd)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::activate_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::account_credentials)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::registry_stats)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::self_check_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::notification_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hookwerk::storage::notification_record>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::ingest_cmd)

@@ -43,6 +43,9 @@ struct metrics {
   std::atomic<uint64_t> deliveries_local_failure{0};
   std::atomic<uint64_t> events_dropped{0};
   std::atomic<uint64_t> events_expired{0};
+  /// Hooks the self-check found stuck (pending entries and nothing that would ever attempt
+  /// them, or an attempt whose outcome never came) and repaired.
+  std::atomic<uint64_t> stuck_hooks_repaired{0};
   std::atomic<int64_t> pending_events{0};
   std::atomic<int64_t> buffered_events{0};
   histogram delivery_duration;

@@ -1,6 +1,7 @@
 #include "actors/registry.hpp"
 
 #include <algorithm>
+#include <optional>
 
 #include <caf/all.hpp>
 
@@ -305,6 +306,56 @@ struct list_collector {
   }
 };
 
+/// Gathers the answers of the hook actors to one self-check.
+struct check_collector {
+  /// Answers the caller once every hook answered; unset for the periodic check.
+  std::optional<caf::typed_response_promise<self_check_result>> promise;
+  self_check_result result;
+  size_t outstanding = 0;
+
+  void arrived() {
+    if (--outstanding > 0)
+      return;
+    if (result.repaired > 0)
+      log::warn("self-check: " + std::to_string(result.repaired) + " of "
+                + std::to_string(result.checked) + " running webhook(s) were stuck and repaired");
+    if (promise)
+      promise->deliver(result);
+  }
+};
+
+/// Asks every running hook actor to check itself (see hook_state::check_stuck). A passive
+/// hook needs no check: it is passivated only when idle, with nothing queued or buffered,
+/// and whatever is routed to it later starts its actor.
+void run_self_check(self_ptr self, std::shared_ptr<check_collector> collector) {
+  auto& st = self->state;
+  std::vector<hook_actor> targets;
+  for (auto& [id, entry] : st.hooks) {
+    if (!entry.handle)
+      continue;
+    ++entry.sent;  // counted like every message to a hook actor (see passivation)
+    targets.push_back(entry.handle);
+  }
+  collector->result.checked = targets.size();
+  collector->outstanding = targets.size() + 1;
+  for (auto& target : targets)
+    self->request(target, caf::infinite, check_atom::value)
+      .then(
+        [collector](bool repaired) {
+          if (repaired)
+            ++collector->result.repaired;
+          collector->arrived();
+        },
+        [collector](caf::error&) { collector->arrived(); });  // quit meanwhile
+  collector->arrived();  // answers at once when no actor runs
+}
+
+void arm_self_check(self_ptr self) {
+  auto interval = self->state.ctx->self_check_interval;
+  if (interval.count() > 0)
+    self->delayed_send(self, interval, tick_atom::value);
+}
+
 /// Adds to `b` the notification of hook `id`'s deactivation at `at` (its
 /// created_at, so each deactivation's notification is recognisable), and the
 /// deletion of the account's oldest beyond `account_limits::notifications_kept`.
@@ -471,6 +522,8 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
   // until their first event or call.
   for (auto id : with_entries)
     start_actor(self, st.hooks.at(id), true);
+
+  arm_self_check(self);
 
   self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
@@ -851,6 +904,17 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
     },
     [=](persisted_atom, uint64_t token, const status& s) {
       self->state.writes.complete(token, s);
+    },
+    [=](check_atom) -> caf::result<self_check_result> {
+      auto collector = std::make_shared<check_collector>();
+      collector->promise = self->make_response_promise<self_check_result>();
+      auto rp = *collector->promise;
+      run_self_check(self, collector);
+      return rp;
+    },
+    [=](tick_atom) {
+      run_self_check(self, std::make_shared<check_collector>());
+      arm_self_check(self);
     },
   };
 }

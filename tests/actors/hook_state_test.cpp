@@ -190,3 +190,96 @@ TEST(drop_log, a_forced_flush_writes_what_waits_at_once) {
 
 } // namespace
 } // namespace hookwerk
+
+namespace hookwerk {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// An active hook with one entry (seq 1) in its window, nothing attempted.
+void one_pending(hook_state& st) {
+  storage::queue_entry e;
+  e.seq = 1;
+  e.event_id = "evt_1";
+  e.event = "optin_finalized";
+  st.queue.add(e, std::make_shared<const std::string>("{}"));
+  ASSERT_EQ(st.queue.pending(), 1u);
+}
+
+constexpr auto deadline = 25s;
+
+TEST(hook_state_self_check, pending_with_nothing_in_flight_or_armed_is_stuck) {
+  hook_state st;
+  one_pending(st);
+  auto v = st.check_stuck(1000, deadline);
+  EXPECT_TRUE(v.idle);
+  EXPECT_TRUE(v.overdue.empty());
+  EXPECT_TRUE(st.stuck(1000, deadline));
+}
+
+TEST(hook_state_self_check, nothing_pending_is_fine) {
+  hook_state st;
+  EXPECT_FALSE(st.stuck(1000, deadline));
+}
+
+TEST(hook_state_self_check, an_attempt_in_flight_is_fine_until_its_deadline) {
+  hook_state st;
+  one_pending(st);
+  ASSERT_EQ(st.queue.take_ready(1000, 1).size(), 1u);
+  st.attempt_started[1] = 1000;
+  EXPECT_FALSE(st.stuck(1000, deadline));
+  EXPECT_FALSE(st.stuck(1000 + 25'000, deadline));
+  // Past the deadline its outcome is overdue, whatever else holds.
+  auto v = st.check_stuck(1000 + 25'001, deadline);
+  EXPECT_FALSE(v.idle);
+  EXPECT_EQ(v.overdue, std::vector<uint64_t>{1});
+  st.deactivate(2000);
+  EXPECT_EQ(st.check_stuck(1000 + 25'001, deadline).overdue, std::vector<uint64_t>{1});
+}
+
+TEST(hook_state_self_check, a_start_time_of_an_entry_no_longer_in_flight_is_ignored) {
+  hook_state st;
+  one_pending(st);
+  st.attempt_started[7] = 0;  // not in the window
+  EXPECT_TRUE(st.check_stuck(100'000, deadline).overdue.empty());
+}
+
+TEST(hook_state_self_check, an_armed_wake_up_or_paging_is_fine) {
+  hook_state st;
+  one_pending(st);
+  st.wake_at = 5000;
+  EXPECT_FALSE(st.stuck(1000, deadline));
+  st.wake_at.reset();
+  st.paging = true;
+  EXPECT_FALSE(st.stuck(1000, deadline));
+}
+
+TEST(hook_state_self_check, an_inactive_or_deleted_hook_is_fine) {
+  hook_state st;
+  one_pending(st);
+  st.deactivate(1000);
+  EXPECT_FALSE(st.stuck(1000, deadline));
+  st.reactivate();
+  st.deleting = true;
+  EXPECT_FALSE(st.stuck(1000, deadline));
+}
+
+TEST(hook_state_self_check, moves_replays_and_activations_under_way_are_fine) {
+  hook_state st;
+  one_pending(st);
+  st.move = hook_state::moving::to_queue;
+  st.activating = true;
+  EXPECT_FALSE(st.stuck(1000, deadline));
+  st.activating = false;
+  EXPECT_FALSE(st.stuck(1000, deadline));
+  st.move = hook_state::moving::to_buffer;
+  EXPECT_FALSE(st.stuck(1000, deadline));
+  st.move = hook_state::moving::none;
+  st.after_move.push_back([] {});
+  EXPECT_FALSE(st.stuck(1000, deadline));
+  st.after_move.clear();
+  EXPECT_TRUE(st.stuck(1000, deadline));
+}
+
+} // namespace
+} // namespace hookwerk

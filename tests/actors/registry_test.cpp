@@ -28,7 +28,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-/// Answers every attempt at once with a scripted status and records it.
+/// Answers every attempt at once with a scripted status and records it; on request it
+/// keeps the next attempt's callback instead (an outcome that never comes).
 class scripted_sender : public sender {
 public:
   void send(delivery_request req, callback done) override {
@@ -36,6 +37,11 @@ public:
     {
       std::lock_guard<std::mutex> guard{mtx_};
       requests_.push_back(req);
+      if (hold_next_) {
+        hold_next_ = false;
+        held_ = std::move(done);
+        return;
+      }
       status = statuses_.empty() ? 200 : statuses_.front();
       if (!statuses_.empty())
         statuses_.erase(statuses_.begin());
@@ -57,8 +63,32 @@ public:
     return requests_;
   }
 
+  /// The next attempt gets no outcome until release_held().
+  void hold_next() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    hold_next_ = true;
+  }
+
+  /// Gives the held attempt its outcome (late); false when none is held.
+  bool release_held(unsigned status) {
+    callback done;
+    {
+      std::lock_guard<std::mutex> guard{mtx_};
+      done = std::move(held_);
+      held_ = nullptr;
+    }
+    if (!done)
+      return false;
+    delivery_result r;
+    r.http_status = status;
+    done(std::move(r));
+    return true;
+  }
+
 private:
   std::mutex mtx_;
+  bool hold_next_ = false;
+  callback held_;
   std::vector<delivery_request> requests_;
   std::vector<unsigned> statuses_;
 };
@@ -1124,6 +1154,139 @@ TEST_F(registry_test, deleting_a_hook_with_a_large_queue_and_buffer_removes_ever
     after += all[i].hook_id == id;
   EXPECT_EQ(after, 0u);
   expect_bounded_batches();
+}
+
+} // namespace
+} // namespace hookwerk
+
+namespace hookwerk {
+namespace {
+
+/// The self-check: lost attempts and hooks with nothing armed are found and repaired.
+class self_check_test : public registry_test {
+protected:
+  self_check_result check() {
+    auto r = ask<self_check_result>(check_atom::value);
+    EXPECT_TRUE(std::holds_alternative<self_check_result>(r));
+    return std::holds_alternative<self_check_result>(r) ? std::get<self_check_result>(r)
+                                                        : self_check_result{};
+  }
+
+  std::vector<storage::attempt_record> attempts(uint64_t id) {
+    auto r = ask<std::vector<storage::attempt_record>>(attempts_atom::value, std::string{"acme"},
+                                                       id, uint64_t{10});
+    EXPECT_TRUE((std::holds_alternative<std::vector<storage::attempt_record>>(r)));
+    return std::holds_alternative<std::vector<storage::attempt_record>>(r)
+             ? std::get<0>(r)
+             : std::vector<storage::attempt_record>{};
+  }
+
+  /// Reopens the (empty) registry with the self-check timing given.
+  void reopen(std::chrono::milliseconds interval) {
+    configure_ = [interval](actor_context& ctx) {
+      ctx.self_check_interval = interval;
+      ctx.delivery.timeout = 20ms;
+      ctx.attempt_grace = 50ms;  // lost after 2 * 20 ms + 50 ms in flight
+    };
+    close();
+    open({});
+  }
+
+  /// After an attempt without outcome was repaired: the retry delivered the event, and
+  /// the outcome arriving late now changes nothing.
+  void expect_repaired_and_late_outcome_ignored(uint64_t id) {
+    ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 2; }));
+    ASSERT_TRUE(eventually([&] { return list("acme")[0].pending_events == 0; }));
+    EXPECT_EQ(ctx_->stats.stuck_hooks_repaired.load(), 1u);
+    ASSERT_TRUE(eventually([&] { return attempts(id).size() == 2; }));
+    auto log = attempts(id);
+    EXPECT_EQ(log[0].attempt, 2u);
+    EXPECT_EQ(log[0].http_status, 200u);
+    EXPECT_EQ(log[1].attempt, 1u);
+    EXPECT_EQ(log[1].error, "no outcome");
+    // Taken as the server's own failure: not counted toward deactivation.
+    EXPECT_EQ(ctx_->stats.deliveries_local_failure.load(), 1u);
+    EXPECT_EQ(list("acme")[0].record.consecutive_failures, 0u);
+
+    ASSERT_TRUE(sender_.release_held(500));
+    // The late outcome reached the actor before the listing's request did.
+    auto view = list("acme")[0];
+    EXPECT_EQ(view.pending_events, 0u);
+    EXPECT_FALSE(view.record.last_error.has_value());
+    EXPECT_EQ(ctx_->in_flight.load(), 0);
+    EXPECT_EQ(ctx_->stats.deliveries_success.load(), 1u);
+    EXPECT_EQ(ctx_->stats.deliveries_failure.load(), 1u);
+    EXPECT_EQ(attempts(id).size(), 2u);
+    EXPECT_EQ(sender_.requests().size(), 2u);
+    EXPECT_EQ(check().repaired, 0u);
+    EXPECT_EQ(ctx_->stats.stuck_hooks_repaired.load(), 1u);
+  }
+};
+
+TEST_F(self_check_test, an_attempt_without_outcome_is_repaired_on_demand) {
+  reopen(0ms);  // on demand only
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  sender_.hold_next();
+  ASSERT_FALSE(ingest_one("acme").empty());
+  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 1; }));
+  uint64_t repaired = 0;
+  ASSERT_TRUE(eventually([&] {
+    auto r = check();
+    EXPECT_EQ(r.checked, 1u);
+    repaired += r.repaired;
+    return repaired > 0;
+  })) << "the lost attempt was never found";
+  EXPECT_EQ(repaired, 1u);
+  expect_repaired_and_late_outcome_ignored(id);
+}
+
+TEST_F(self_check_test, the_periodic_check_repairs_without_being_asked) {
+  reopen(20ms);
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  sender_.hold_next();
+  ASSERT_FALSE(ingest_one("acme").empty());
+  ASSERT_TRUE(eventually([&] { return ctx_->stats.stuck_hooks_repaired.load() == 1; }));
+  expect_repaired_and_late_outcome_ignored(id);
+}
+
+TEST_F(self_check_test, busy_and_retrying_hooks_are_never_found_stuck) {
+  add_account("acme");
+  add_hook("acme", "zap", "optin_finalized");
+  add_hook("acme", "crm", "optin_finalized");
+  std::vector<unsigned> statuses;
+  for (int i = 0; i < 60; ++i)
+    statuses.push_back(i % 3 == 0 ? 200 : 503);
+  sender_.script(statuses);
+  for (int i = 0; i < 30; ++i)
+    ASSERT_FALSE(ingest_one("acme").empty());
+  uint64_t repaired = 0;
+  ASSERT_TRUE(eventually([&] {
+    repaired += check().repaired;
+    auto hooks = list("acme");
+    return hooks[0].pending_events == 0 && hooks[1].pending_events == 0;
+  }));
+  EXPECT_EQ(repaired, 0u);
+  EXPECT_EQ(check().checked, 2u);
+  EXPECT_EQ(ctx_->stats.stuck_hooks_repaired.load(), 0u);
+}
+
+TEST_F(self_check_test, frequent_checks_do_not_keep_an_idle_actor_alive) {
+  configure_ = [](actor_context& ctx) {
+    ctx.self_check_interval = 5ms;
+    ctx.passivate_after = 50ms;
+  };
+  close();
+  open({});
+  add_account("acme");
+  add_hook("acme", "zap", "optin_finalized");
+  ASSERT_FALSE(ingest_one("acme").empty());
+  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 1; }));
+  ASSERT_TRUE(eventually([&] { return ctx_->hook_actors.load() == 0; }))
+    << "the self-checks kept the idle hook actor from passivating";
+  EXPECT_EQ(check().checked, 0u);
+  EXPECT_EQ(ctx_->stats.stuck_hooks_repaired.load(), 0u);
 }
 
 } // namespace
