@@ -64,6 +64,12 @@ std::string metrics_text(const registry_stats& registry, const metrics& m, int64
            "toward deactivating a webhook.");
   w.sample("hookwerk_delivery_local_failures_total", "", m.deliveries_local_failure.load());
 
+  w.header("hookwerk_stuck_hooks_repaired_total", "counter",
+           "Webhooks the self-check found stuck (pending events and no attempt in flight or "
+           "wake-up armed, or an attempt whose outcome never came) and repaired; stays 0 "
+           "unless there is a bug.");
+  w.sample("hookwerk_stuck_hooks_repaired_total", "", m.stuck_hooks_repaired.load());
+
   w.header("hookwerk_delivery_duration_seconds", "histogram",
            "Duration of delivery attempts (connect to full response).");
   uint64_t cumulative = 0;
