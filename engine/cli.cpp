@@ -497,11 +497,16 @@ const std::array<flag_spec, 27> flags{{
 }};
 
 /// Flags for tests, parsed like the others but left out of the help.
-const std::array<flag_spec, 1> hidden_flags{{
+const std::array<flag_spec, 2> hidden_flags{{
   {"--idle-timeout", "DUR", "a connection without a complete request this long is closed",
    [](const serve_config& c) { return format_duration(c.idle_timeout); },
    [](std::string_view f, std::string_view v, serve_config& c) {
      return parse_duration_at_least(f, v, milliseconds{1}, c.idle_timeout);
+   }},
+  {"--self-check-interval", "DUR", "how often hooks check that no delivery is stuck (0: never)",
+   [](const serve_config& c) { return format_duration(c.self_check_interval); },
+   [](std::string_view f, std::string_view v, serve_config& c) {
+     return parse_duration_at_least(f, v, milliseconds{0}, c.self_check_interval);
    }},
 }};
 

@@ -97,6 +97,11 @@ struct serve_config {
   /// of its last response is closed, which cuts off idle keep-alive and slow clients (SPEC §8).
   std::chrono::milliseconds idle_timeout = std::chrono::seconds{30}; // Default: 30s
 
+  /// `--self-check-interval DUR` (hidden, not in the help: tests shorten it): how often every
+  /// running hook actor checks that its pending events are not stuck (docs/decisions.md,
+  /// "Self-check"). 0 turns the check off.
+  std::chrono::milliseconds self_check_interval = std::chrono::minutes{1}; // Default: 1m
+
   /// `--max-connections N`: open inbound HTTP connections. At the cap a new connection evicts
   /// the longest-idle one; when every connection is busy the new one is closed. Lowered at
   /// start to what the descriptor limit leaves after a reserve for storage and deliveries.

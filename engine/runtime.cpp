@@ -215,6 +215,7 @@ expected<std::unique_ptr<runtime>> runtime::start(const serve_config& cfg) {
   p->ctx->delivery.buffer_limit = cfg.buffer_limit;
   p->ctx->delivery.buffer_max_age = cfg.buffer_max_age;
   p->ctx->passivate_after = cfg.passivate_after;
+  p->ctx->self_check_interval = cfg.self_check_interval;
   p->ctx->limits.max_hooks_per_account = cfg.max_hooks_per_account;
   p->ctx->limits.max_fanout_bytes = cfg.max_fanout_bytes;
 

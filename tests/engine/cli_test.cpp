@@ -378,6 +378,15 @@ TEST(parse_command_line, passivate_after_zero_keeps_hook_actors) {
   EXPECT_EQ(serve({"--passivate-after", "0s"}).passivate_after, 0ms);
 }
 
+TEST(parse_command_line, self_check_interval_is_parsed_but_hidden_from_the_help) {
+  EXPECT_EQ(serve_config{}.self_check_interval, 1min);
+  EXPECT_EQ(serve({"--self-check-interval", "200ms"}).self_check_interval, 200ms);
+  EXPECT_EQ(serve({"--self-check-interval=0s"}).self_check_interval, 0ms);
+  auto r = run({"serve", "--self-check-interval", "soon"});
+  EXPECT_NE(r.message.find("--self-check-interval:"), std::string::npos) << r.message;
+  EXPECT_EQ(help_text().find("--self-check-interval"), std::string::npos);
+}
+
 TEST(parse_command_line, idle_timeout_is_parsed_but_hidden_from_the_help) {
   EXPECT_EQ(serve_config{}.idle_timeout, 30s);
   EXPECT_EQ(serve({"--idle-timeout", "1500ms"}).idle_timeout, 1500ms);
