@@ -46,6 +46,8 @@ struct metrics {
   /// Hooks the self-check found stuck (pending entries and nothing that would ever attempt
   /// them, or an attempt whose outcome never came) and repaired.
   std::atomic<uint64_t> stuck_hooks_repaired{0};
+  /// Self-checks completed (every running hook actor answered).
+  std::atomic<uint64_t> self_checks{0};
   std::atomic<int64_t> pending_events{0};
   std::atomic<int64_t> buffered_events{0};
   histogram delivery_duration;

@@ -308,6 +308,9 @@ struct list_collector {
 
 /// Gathers the answers of the hook actors to one self-check.
 struct check_collector {
+  explicit check_collector(metrics& stats) : stats(stats) {}
+
+  metrics& stats;
   /// Answers the caller once every hook answered; unset for the periodic check.
   std::optional<caf::typed_response_promise<self_check_result>> promise;
   self_check_result result;
@@ -316,6 +319,7 @@ struct check_collector {
   void arrived() {
     if (--outstanding > 0)
       return;
+    stats.self_checks.fetch_add(1, std::memory_order_relaxed);
     if (result.repaired > 0)
       log::warn("self-check: " + std::to_string(result.repaired) + " of "
                 + std::to_string(result.checked) + " running webhook(s) were stuck and repaired");
@@ -906,14 +910,14 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       self->state.writes.complete(token, s);
     },
     [=](check_atom) -> caf::result<self_check_result> {
-      auto collector = std::make_shared<check_collector>();
+      auto collector = std::make_shared<check_collector>(self->state.ctx->stats);
       collector->promise = self->make_response_promise<self_check_result>();
       auto rp = *collector->promise;
       run_self_check(self, collector);
       return rp;
     },
     [=](tick_atom) {
-      run_self_check(self, std::make_shared<check_collector>());
+      run_self_check(self, std::make_shared<check_collector>(self->state.ctx->stats));
       arm_self_check(self);
     },
   };

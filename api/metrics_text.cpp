@@ -69,6 +69,10 @@ std::string metrics_text(const registry_stats& registry, const metrics& m, int64
            "wake-up armed, or an attempt whose outcome never came) and repaired; stays 0 "
            "unless there is a bug.");
   w.sample("hookwerk_stuck_hooks_repaired_total", "", m.stuck_hooks_repaired.load());
+  w.header("hookwerk_self_checks_total", "counter",
+           "Self-checks completed (every running webhook actor checked; every minute, or "
+           "--self-check-interval).");
+  w.sample("hookwerk_self_checks_total", "", m.self_checks.load());
 
   w.header("hookwerk_delivery_duration_seconds", "histogram",
            "Duration of delivery attempts (connect to full response).");

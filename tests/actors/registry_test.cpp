@@ -1268,7 +1268,9 @@ TEST_F(self_check_test, busy_and_retrying_hooks_are_never_found_stuck) {
     return hooks[0].pending_events == 0 && hooks[1].pending_events == 0;
   }));
   EXPECT_EQ(repaired, 0u);
+  auto runs = ctx_->stats.self_checks.load();
   EXPECT_EQ(check().checked, 2u);
+  EXPECT_EQ(ctx_->stats.self_checks.load(), runs + 1);
   EXPECT_EQ(ctx_->stats.stuck_hooks_repaired.load(), 0u);
 }
 
