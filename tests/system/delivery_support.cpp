@@ -48,7 +48,8 @@ std::string fresh_event() {
 server_options delivery_server_options(std::string_view retry_schedule, std::vector<std::string> extra) {
   server_options o;
   o.extra_args = {"--allow-private-targets", "--retry-schedule", std::string(retry_schedule),
-                  "--failure-threshold", "1000",  "--events",          delivery_events_list(default_extra_events)};
+                  "--failure-threshold", "1000",  "--events",          delivery_events_list(default_extra_events),
+                  "--self-check-interval", std::string(self_check_interval)};
   o.extra_args.insert(o.extra_args.end(), extra.begin(), extra.end());
   return o;
 }

@@ -206,6 +206,9 @@ process_result run_hookwerk(const std::vector<std::string>& args,
 
 inline constexpr std::string_view default_admin_token = "systest-admin-4f1c2a";
 inline constexpr std::string_view default_ingest_token = "systest-ingest-9d7e3b";
+// `--self-check-interval` of the outage and delivery tests: frequent, so every test's end can
+// assert that no check ever found a stuck delivery (outage::expect_nothing_was_stuck).
+inline constexpr std::string_view self_check_interval = "100ms";
 
 struct server_options {
   // Empty: the server gets a fresh temporary data dir of its own, removed afterwards.

@@ -3,6 +3,7 @@
 // previous one succeeded; events with other keys go on meanwhile.
 #include "system/delivery_support.hpp"
 #include "system/harness.hpp"
+#include "system/outage_support.hpp"
 #include "system/receiver.hpp"
 
 #include <gtest/gtest.h>
@@ -109,6 +110,7 @@ TEST_F(Ordering, EventsWithTheSameKeyArriveInIngestionOrderAcrossAFailure) {
   run_ordering_scenario([](int seq) { return "{\"seq\":" + std::to_string(seq) + ",\"subscriber_id\":" +
                                              std::to_string(900 + seq) + "}"; },
                         std::string("customer-7"));
+  EXPECT_TRUE(outage::nothing_was_stuck(server()));
 }
 
 TEST_F(Ordering, SubscriberIdIsTheKeyWithoutKeyAndNumberAndStringCompareEqual) {
@@ -118,6 +120,7 @@ TEST_F(Ordering, SubscriberIdIsTheKeyWithoutKeyAndNumberAndStringCompareEqual) {
         return "{\"seq\":" + std::to_string(seq) + ",\"subscriber_id\":" + (seq % 2 ? "42" : "\"42\"") + "}";
       },
       std::nullopt);
+  EXPECT_TRUE(outage::nothing_was_stuck(server()));
 }
 
 // With a 2 s retry delay, a key stuck on a failing event must not hold up the other keys.
@@ -171,6 +174,7 @@ TEST(OrderingKeys, OtherKeysAreDeliveredWhileOneKeyIsRetrying) {
     if (all[i].header("webhook-id") == a2.id && a2_first == all.size()) a2_first = i;
   }
   EXPECT_LT(a1_success, a2_first) << "A2 only after A1 succeeded; " << describe(all);
+  EXPECT_TRUE(outage::nothing_was_stuck(server));
 }
 
 // A hook keeps a bounded window of its queue in memory. 1 000 events of one key whose receiver
@@ -229,6 +233,7 @@ TEST(OrderingKeys, AThousandEventsOfAFailingKeyDoNotHoldUpAnotherKey) {
       ASSERT_EQ(payload_seq(r), 1) << "a later event of A went before the first succeeded";
     }
   }
+  EXPECT_TRUE(outage::nothing_was_stuck(server));
 }
 
 }  // namespace

@@ -78,6 +78,7 @@ TEST_F(OutageBufferLimit, BeyondTheLimitEventsAreDroppedAndExactlyTheLimitIsRepl
   EXPECT_TRUE(delivered_in_sequence(after, {0, 1, 2, 6}))
       << "the three oldest are replayed; the ones beyond the limit were dropped";
   EXPECT_EQ(after.size(), 4u) << describe(after);
+  EXPECT_TRUE(nothing_was_stuck(server()));
 }
 
 TEST_F(OutageBufferLimit, NotificationLinksUseThePublicUrl) {

@@ -119,6 +119,7 @@ TEST_F(OutageLifecycle, ThresholdFailuresDeactivateOnceWithOneNotificationAndNoA
   ASSERT_TRUE(get_notifications(server(), who, notes));
   EXPECT_EQ(notes.size(), 1u) << "still exactly one notification; " << describe(notes);
   EXPECT_EQ(failing.count(), static_cast<std::size_t>(failure_threshold)) << describe(failing.requests());
+  EXPECT_TRUE(nothing_was_stuck(server()));
 }
 
 TEST_F(OutageLifecycle, ReplayDeliversTheBufferOldestFirstInKeyOrderBeforeANewerEvent) {
@@ -174,6 +175,7 @@ TEST_F(OutageLifecycle, ReplayDeliversTheBufferOldestFirstInKeyOrderBeforeANewer
   EXPECT_TRUE(notes.front().read) << "read once the hook is reactivated; " << notes.front();
   ASSERT_TRUE(get_notifications(server(), who, notes, param_value("1")));
   EXPECT_TRUE(notes.empty()) << "unreadOnly=1 hides read notifications; " << describe(notes);
+  EXPECT_TRUE(nothing_was_stuck(server()));
 }
 
 // An event answered 202 while the hook is inactive is in the buffer: ActivateWebHook with replay
@@ -297,6 +299,7 @@ TEST_F(OutageLifecycle, WithoutReplayTheBufferIsDiscardedAndNeverDeliveredWhileN
   for (const auto& id : discarded_ids)
     EXPECT_EQ(count_with_webhook_id(rx.requests(), id), static_cast<std::size_t>(id == discarded_ids.front() ? 3 : 0))
         << "a discarded event is never delivered: " << id << "; " << describe(rx.requests());
+  EXPECT_TRUE(nothing_was_stuck(server()));
 }
 
 TEST_F(OutageLifecycle, A410DeactivatesAfterOneAttempt) {

@@ -150,6 +150,7 @@ TEST_F(OutagePage, ThePageDescribesTheHookEscapedAndItsReplayFormDeliversTheBuff
   EXPECT_EQ(submit_form(server(), plain).status, 404);
   ASSERT_TRUE(get_webhook(server(), who, hook.id, state));
   EXPECT_TRUE(state.active) << state;
+  EXPECT_TRUE(nothing_was_stuck(server()));
 }
 
 TEST_F(OutagePage, ThePlainFormReactivatesAndDiscardsTheBuffer) {

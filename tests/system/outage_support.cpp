@@ -26,7 +26,8 @@ std::string lower(std::string_view s) {
 server_options outage_server_options(std::vector<std::string> extra) {
   server_options o;
   o.extra_args = {"--allow-private-targets", "--retry-schedule", "100ms", "--failure-threshold",
-                  std::to_string(failure_threshold), "--failure-window", "0s"};
+                  std::to_string(failure_threshold), "--failure-window", "0s",
+                  "--self-check-interval", std::string(self_check_interval)};
   o.extra_args.insert(o.extra_args.end(), extra.begin(), extra.end());
   return o;
 }
@@ -448,6 +449,24 @@ std::optional<double> metric_sum(const server_process& server, std::string_view 
     }
   }
   return sum;
+}
+
+::testing::AssertionResult nothing_was_stuck(const server_process& server) {
+  const auto before = metric_sum(server, "hookwerk_self_checks_total");
+  if (!before) return ::testing::AssertionFailure() << "no hookwerk_self_checks_total in /metrics";
+  // The check under way may have begun before the call: wait for the one after it.
+  std::optional<double> checks;
+  if (!eventually([&] {
+        checks = metric_sum(server, "hookwerk_self_checks_total");
+        return checks && *checks >= *before + 2;
+      }))
+    return ::testing::AssertionFailure() << "no self-check completed within 30 s";
+  const auto repaired = metric_sum(server, "hookwerk_stuck_hooks_repaired_total");
+  if (!repaired) return ::testing::AssertionFailure() << "no hookwerk_stuck_hooks_repaired_total";
+  if (*repaired != 0)
+    return ::testing::AssertionFailure() << *repaired << " stuck webhook(s) found and repaired\n"
+                                         << server.stderr_text();
+  return ::testing::AssertionSuccess() << *checks << " self-checks, nothing stuck";
 }
 
 }  // namespace hookwerk::system_test::outage

@@ -124,4 +124,9 @@ http_response submit_form(const server_process& server, const html_form& form);
 // if the server does not expose the metric.
 std::optional<double> metric_sum(const server_process& server, std::string_view name);
 
+// Waits (up to 30 s) for a self-check that began after the call to complete, then succeeds if
+// no self-check ever found a stuck delivery (hookwerk_stuck_hooks_repaired_total is 0). For
+// servers started with --self-check-interval (outage_server_options, delivery_server_options).
+::testing::AssertionResult nothing_was_stuck(const server_process& server);
+
 }  // namespace hookwerk::system_test::outage
