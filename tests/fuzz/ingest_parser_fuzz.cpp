@@ -1,7 +1,9 @@
 // Fuzzes the ingest body parser. The first byte picks the Content-Type, the rest is the body.
 // Parsing a copy and parsing in place give the same result; an accepted body yields items with
-// every field the delivery path relies on.
+// every field the delivery path relies on; each item, written out again as JSON, parses to
+// itself; a single object means the same as a one-line NDJSON body and a one-element array.
 #include "actors/support/ingest_parser.hpp"
+#include "actors/support/json_writer.hpp"
 #include "fuzz/check.hpp"
 
 #include <array>
@@ -33,6 +35,26 @@ bool same(const ingest_parse_result& a, const ingest_parse_result& b) {
       return false;
   }
   return true;
+}
+
+// The item as a JSON object with every field explicit.
+std::string to_json(const ingest_item& item) {
+  std::string out = "{\"account\":";
+  append_json_string(out, item.account);
+  out += ",\"event\":";
+  append_json_string(out, item.event);
+  if (item.id) {
+    out += ",\"id\":";
+    append_json_string(out, *item.id);
+  }
+  if (item.key) {
+    out += ",\"key\":";
+    append_json_string(out, *item.key);
+  }
+  out += ",\"payload\":";
+  out += item.payload;
+  out += '}';
+  return out;
 }
 
 } // namespace
@@ -73,5 +95,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   // The reused parser gives the same answer a second time.
   FUZZ_CHECK(same(copied, parser.parse(content_type, body)));
+
+  for (const auto& item : copied.items) {
+    auto again = parser.parse("application/json", to_json(item));
+    FUZZ_CHECK(again.ok() && !again.batch && again.items.size() == 1);
+    ingest_parse_result expected;
+    expected.items.push_back(item);
+    FUZZ_CHECK(same(again, expected));
+  }
+
+  // A single object on one line is also a one-line NDJSON body and a one-element array (short
+  // bodies only, so the extra bracket cannot cross the nesting limit).
+  if (!copied.batch && body.find_first_of("\r\n") == std::string_view::npos && body.size() < 1000) {
+    auto ndjson = parser.parse("application/x-ndjson", body);
+    FUZZ_CHECK(ndjson.ok() && ndjson.batch && ndjson.items.size() == 1);
+    auto array = parser.parse("application/json", "[" + std::string(body) + "]");
+    FUZZ_CHECK(array.ok() && array.batch && array.items.size() == 1);
+    copied.batch = true;
+    FUZZ_CHECK(same(copied, ndjson) && same(copied, array));
+  }
   return 0;
 }

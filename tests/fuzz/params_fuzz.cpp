@@ -1,5 +1,8 @@
 // Fuzzes management API parameter decoding. The first byte picks the Content-Type, the rest is
-// the body. The typed accessors keep their documented ranges and agree with each other.
+// the body. The typed accessors keep their documented ranges and agree with each other, and a
+// form body means the same as a JSON object of the same fields as strings.
+#include "actors/support/form.hpp"
+#include "actors/support/json_writer.hpp"
 #include "actors/support/params.hpp"
 #include "fuzz/check.hpp"
 
@@ -60,6 +63,41 @@ void check_name(const params& p, std::string_view name) {
     FUZZ_CHECK(text.value == v->text);
 }
 
+template <class T>
+bool same(const param_result<T>& a, const param_result<T>& b) {
+  return a.st == b.st && a.value == b.value;
+}
+
+// A form body and the JSON object of its fields (as strings) read the same. ASCII only: JSON
+// text is UTF-8, while form values are raw bytes.
+void check_form_as_json(std::string_view body) {
+  auto fields = parse_form_urlencoded(body);
+  if (!fields)
+    return;
+  json_writer w;
+  w.begin_object();
+  for (const auto& [name, value] : *fields) {
+    for (const std::string* s : {&name, &value})
+      for (char c : *s)
+        if (static_cast<unsigned char>(c) >= 0x80)
+          return;
+    w.key(name);
+    w.value(value);
+  }
+  w.end_object();
+  auto form = params::from_form(body);
+  auto json = params::from_json(w.str());
+  FUZZ_CHECK(form && json && form->size() == json->size());
+  for (auto name : names) {
+    FUZZ_CHECK(form->has(name) == json->has(name));
+    FUZZ_CHECK(same(form->get_string(name), json->get_string(name)));
+    FUZZ_CHECK(same(form->get_positive_id(name), json->get_positive_id(name)));
+    FUZZ_CHECK(same(form->get_limit(name), json->get_limit(name)));
+    FUZZ_CHECK(same(form->get_offset(name), json->get_offset(name)));
+    FUZZ_CHECK(same(form->get_bool(name), json->get_bool(name)));
+  }
+}
+
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -80,6 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       for (auto name : names)
         if (const param_value* v = form->find(name))
           FUZZ_CHECK(v->type == param_value::kind::string);
+    check_form_as_json(body);
   }
   if (!decoded)
     return 0;
