@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need on top of scripts/install-deps.sh: Node.js and npm
-# (signature checks with `standardwebhooks`, the browser test's driver) and
-# Debian's Chromium (the browser test), then the tests' npm packages from their
-# lock files. Idempotent and non-interactive; run as root or with sudo.
+# (signature checks with `standardwebhooks`, the browser test's driver),
+# Debian's Chromium (the browser test) and clang with its sanitizer and libFuzzer
+# runtime (scripts/fuzz.sh), then the tests' npm packages from their lock files.
+# Idempotent and non-interactive; run as root or with sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +11,9 @@ sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
 
 packages=()
-dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q "install ok installed" || packages+=(chromium)
+for p in chromium clang libclang-rt-14-dev; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || packages+=("$p")
+done
 # A nodejs package that already ships npm (e.g. NodeSource's) conflicts with Debian's npm
 # package, so each is installed only when its command is missing.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
