@@ -149,6 +149,11 @@ void receiver::set_blackhole() {
   set_default(std::move(r));
 }
 
+void receiver::set_keep_requests(bool keep) {
+  std::lock_guard lock(mutex_);
+  keep_requests_ = keep;
+}
+
 void receiver::set_delay(std::chrono::milliseconds delay) {
   reply r;
   r.delay = delay;
@@ -162,7 +167,7 @@ std::vector<received_request> receiver::requests() const {
 
 std::size_t receiver::count() const {
   std::lock_guard lock(mutex_);
-  return requests_.size();
+  return count_;
 }
 
 std::size_t receiver::connections_accepted() const {
@@ -172,7 +177,7 @@ std::size_t receiver::connections_accepted() const {
 
 bool receiver::wait_for_count(std::size_t n, std::chrono::milliseconds timeout) const {
   std::unique_lock lock(mutex_);
-  return changed_.wait_for(lock, timeout, [&] { return requests_.size() >= n; });
+  return changed_.wait_for(lock, timeout, [&] { return count_ >= n; });
 }
 
 bool receiver::wait_until(const std::function<bool(const std::vector<received_request>&)>& predicate,
@@ -355,7 +360,8 @@ void receiver::serve_connection(int fd, std::size_t number) {
       std::lock_guard lock(mutex_);
       answer = decide(request);
       request.answered = answer.blackhole ? 0 : answer.status;
-      requests_.push_back(request);
+      ++count_;
+      if (keep_requests_) requests_.push_back(request);
     }
     changed_.notify_all();
 

@@ -81,6 +81,10 @@ public:
   void set_blackhole();                                // default: never answer
   void set_delay(std::chrono::milliseconds delay);     // default: 200 after a delay
 
+  /// Whether requests() keeps what arrived (default: yes). A long-running test that records what
+  /// it needs in its responder turns this off so memory stays flat; count() still counts.
+  void set_keep_requests(bool keep);
+
   // ---- what arrived ------------------------------------------------------------------------
   std::vector<received_request> requests() const;
   std::size_t count() const;
@@ -110,6 +114,8 @@ private:
   mutable std::condition_variable changed_;
   bool stopping_ = false;
   std::vector<received_request> requests_;
+  bool keep_requests_ = true;
+  std::size_t count_ = 0;
   std::deque<reply> queue_;
   reply default_reply_;
   responder_fn responder_;
