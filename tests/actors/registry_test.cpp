@@ -290,6 +290,26 @@ protected:
     return out;
   }
 
+  /// Fails unless hook `id`'s queue and buffer are empty on disk soon
+  /// (deliveries are erased through the writer, so a little later).
+  void expect_queue_and_buffer_emptied(uint64_t id) {
+    EXPECT_TRUE(eventually([&] {
+      return stored(storage::cf::buffer, id) == 0 && stored(storage::cf::queue, id) == 0;
+    })) << stored(storage::cf::buffer, id) << " buffered, " << stored(storage::cf::queue, id)
+        << " queued";
+  }
+
+  /// Fails unless every key's first deliveries came in seq order; returns how
+  /// many events were delivered in all.
+  size_t expect_keys_in_order() {
+    size_t total = 0;
+    for (const auto& [key, seqs] : delivered_per_key()) {
+      EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << "key " << key;
+      total += seqs.size();
+    }
+    return total;
+  }
+
   /// Fails unless no batch given to the writer went over one move_chunk.
   void expect_bounded_batches() {
     auto stats = writer_->stats();
@@ -1035,14 +1055,10 @@ TEST_F(registry_test, replay_of_a_large_buffer_goes_in_bounded_chunks_ahead_of_n
   EXPECT_LE(std::get<activate_result>(act).replayed, many + 20);
   ASSERT_TRUE(eventually([&] { return sender_.requests().size() >= many + 20; }));
   ASSERT_TRUE(eventually([&] { return list("acme")[0].pending_events == 0; }));
-  // Deliveries are erased through the writer: on disk a little later.
-  EXPECT_TRUE(eventually([&] {
-    return stored(storage::cf::buffer, id) == 0 && stored(storage::cf::queue, id) == 0;
-  })) << stored(storage::cf::buffer, id) << " buffered, " << stored(storage::cf::queue, id) << " queued";
+  expect_queue_and_buffer_emptied(id);
   // Per key: the replayed events in order, then the ones that came later
   // (their seqs are higher).
-  for (const auto& [key, seqs] : delivered_per_key())
-    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << "key " << key;
+  expect_keys_in_order();
   auto per_key = delivered_per_key();
   EXPECT_EQ(per_key["k1"].size(), many / 50 + 10);
   EXPECT_EQ(per_key["k3"].size(), many / 50);
@@ -1063,16 +1079,8 @@ TEST_F(registry_test, an_activation_during_the_move_to_the_buffer_replays_everyt
   auto replayed = std::get<activate_result>(act).replayed;
   EXPECT_GE(replayed, many - ctx_->delivery.max_in_flight);
   ASSERT_TRUE(eventually([&] { return delivered_per_key().size() == 50 && list("acme")[0].pending_events == 0; }));
-  // Deliveries are erased through the writer: on disk a little later.
-  EXPECT_TRUE(eventually([&] {
-    return stored(storage::cf::buffer, id) == 0 && stored(storage::cf::queue, id) == 0;
-  })) << stored(storage::cf::buffer, id) << " buffered, " << stored(storage::cf::queue, id) << " queued";
-  size_t total = 0;
-  for (const auto& [key, seqs] : delivered_per_key()) {
-    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << "key " << key;
-    total += seqs.size();
-  }
-  EXPECT_EQ(total, many);
+  expect_queue_and_buffer_emptied(id);
+  EXPECT_EQ(expect_keys_in_order(), many);
   expect_bounded_batches();
 }
 
@@ -1110,16 +1118,8 @@ TEST_F(registry_test, a_replay_cut_by_a_crash_is_finished_at_start_in_order) {
   reopen_with_entries(id, true, many + 1);
   ASSERT_TRUE(eventually([&] { return sender_.requests().size() >= many; }));
   ASSERT_TRUE(eventually([&] { return list("acme")[0].pending_events == 0; }));
-  // Deliveries are erased through the writer: on disk a little later.
-  EXPECT_TRUE(eventually([&] {
-    return stored(storage::cf::buffer, id) == 0 && stored(storage::cf::queue, id) == 0;
-  })) << stored(storage::cf::buffer, id) << " buffered, " << stored(storage::cf::queue, id) << " queued";
-  size_t total = 0;
-  for (const auto& [key, seqs] : delivered_per_key()) {
-    EXPECT_TRUE(std::is_sorted(seqs.begin(), seqs.end())) << "key " << key;
-    total += seqs.size();
-  }
-  EXPECT_EQ(total, many);
+  expect_queue_and_buffer_emptied(id);
+  EXPECT_EQ(expect_keys_in_order(), many);
   expect_bounded_batches();
 }
 
