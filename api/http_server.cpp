@@ -99,6 +99,10 @@ public:
     res.keep_alive(keep_alive);
     res.body() = std::move(response.body);
     res.prepare_payload();
+    // The answer to HEAD is that of GET without its content (RFC 9110 §9.3.2): the
+    // Content-Length stays, the body goes.
+    if (head_)
+      res.body().clear();
     stream_.expires_after(settings_->opts.idle_timeout);
     http::async_write(stream_, *res_,
                       beast::bind_front_handler(&session::on_write, shared_from_this(),
@@ -168,12 +172,14 @@ private:
       if (auto q = path.find('?'); q != std::string::npos)
         path.resize(q);
       version_ = 11;
+      head_ = false;
       return write(settings_->reject(path, status, text), false);
     }
 
     auto req = parser_->release();
     version_ = req.version();
     keep_alive_ = req.keep_alive();
+    head_ = req.method() == http::verb::head;
     auto target = req.target();
     std::string_view t{target.data(), target.size()};
     auto q = t.find('?');
@@ -243,6 +249,8 @@ private:
   std::optional<http::response<http::string_body>> res_;
   unsigned version_ = 11;
   bool keep_alive_ = true;
+  /// The current request is a HEAD: its response is written without a body.
+  bool head_ = false;
   /// Closed: no longer counted in the table.
   bool released_ = false;
   /// Place in the table's idle list (valid while linked_).
