@@ -31,9 +31,6 @@
 
 namespace hookwerk::api {
 
-/// PBKDF2-HMAC-SHA256 iterations for stored passwords (SPEC §2).
-constexpr uint32_t password_iterations = 600'000;
-
 /// How long a successful login is remembered (SPEC §2).
 constexpr auto login_memo_ttl = std::chrono::minutes{10};
 
@@ -90,11 +87,11 @@ struct login_memo {
 /// What an unknown username is checked against, so that it costs the same
 /// hash as a wrong password of a known one and the answer's timing does not
 /// tell them apart. Nothing can match it: the hash is random, not derived.
-account_credentials dummy_credentials() {
+account_credentials dummy_credentials(uint32_t iterations) {
   account_credentials cred;
   cred.salt = support::random_bytes(16);
   cred.password_hash = support::random_bytes(32);
-  cred.iterations = password_iterations;
+  cred.iterations = iterations;
   return cred;
 }
 
@@ -103,7 +100,7 @@ struct front_state {
   std::string memo_secret = support::random_bytes(32);
   std::unordered_map<std::string, login_memo> logins;
   std::optional<login_limiter> limiter;
-  account_credentials dummy = dummy_credentials();
+  account_credentials dummy;
   support::ingest_parser parser;
 };
 
@@ -466,13 +463,14 @@ void create_account(front_ptr self, std::shared_ptr<http_exchange> ex) {
     return ex->respond(json_error(400, "invalid password: 1-1024 bytes"));
   auto front = caf::actor_cast<caf::actor>(self);
   auto key = account_job_key(user.value);
+  auto iterations = self->state.rt->config().password_iterations;
   auto queued = self->state.rt->blocking().post(
     key,
-    [front, ex, username = std::move(user.value), password = std::move(pass.value)] {
+    [front, ex, iterations, username = std::move(user.value), password = std::move(pass.value)] {
       storage::account_record rec;
       rec.username = username;
       rec.salt = support::random_bytes(16);
-      rec.iterations = password_iterations;
+      rec.iterations = iterations;
       rec.password_hash = support::pbkdf2_sha256(password, rec.salt, rec.iterations, 32);
       rec.created_at_ms = support::now_ms();
       caf::anon_send(front, hashed_atom::value, ex, std::move(rec));
@@ -729,6 +727,7 @@ void handle(front_ptr self, std::shared_ptr<http_exchange> ex) {
 caf::behavior front_impl(front_ptr self, engine::runtime* rt) {
   self->state.rt = rt;
   self->state.limiter.emplace(rt->config().max_failed_logins);
+  self->state.dummy = dummy_credentials(rt->config().password_iterations);
   return {
     [self](std::shared_ptr<http_exchange>& ex) { handle(self, std::move(ex)); },
     [self](verified_atom, call_ptr& c, bool ok, uint64_t generation) {
