@@ -8,7 +8,9 @@
 // - no hook got an event that was never ingested (the only unacknowledged events allowed are
 //   those of requests without idempotency ids that were in flight at a kill);
 // - per hook and ordering key, first deliveries came in ingestion order;
-// - every restart answered /readyz 200 within 10 s.
+// - every restart answered /readyz 200 within 10 s;
+// - the self-check (every 100 ms here) never found a stuck webhook and no event was dropped,
+//   read from /metrics before every kill and at the end.
 //
 // HOOKWERK_KILL_ROUNDS (default 5) sets the rounds, HOOKWERK_KILL_SEED replays a seed;
 // scripts/kill-loop.sh runs it for many rounds.
@@ -346,9 +348,27 @@ struct figures {
   int rounds = 0;
   std::size_t acknowledged = 0, unacknowledged_allowed = 0, deliveries = 0, duplicates = 0, lost = 0;
   std::size_t deactivation_rounds = 0, replay_rounds = 0, attempts = 0;
+  double self_checks = 0, stuck_repaired = 0, dropped = 0;
   clock_type::duration slowest_restart{};
   clock_type::duration run_time{};
 };
+
+// Adds the server's self-check, stuck-webhook and dropped-event counters (they restart at zero
+// with the process) to the run's figures.
+void tally_counters(const server_process& server, figures& f, int round) {
+  const auto checks = outage::metric_sum(server, "hookwerk_self_checks_total");
+  const auto stuck = outage::metric_sum(server, "hookwerk_stuck_hooks_repaired_total");
+  const auto dropped = outage::metric_sum(server, "hookwerk_events_dropped_total");
+  if (!checks || !stuck || !dropped) {
+    ADD_FAILURE() << "round " << round << ": /metrics lacks the self-check or drop counters";
+    return;
+  }
+  f.self_checks += *checks;
+  f.stuck_repaired += *stuck;
+  f.dropped += *dropped;
+  EXPECT_EQ(*stuck, 0) << "round " << round << ": the self-check repaired stuck webhooks";
+  EXPECT_EQ(*dropped, 0) << "round " << round << ": events were dropped";
+}
 
 std::string seconds(clock_type::duration d) {
   std::ostringstream out;
@@ -377,7 +397,7 @@ TEST(KillLoop, NoAcknowledgedEventIsLostAcrossKills) {
                         "--failure-window", "0s", "--delivery-timeout", "5s", "--passivate-after", "2s",
                         // Drops beyond the buffer limit are a loss the SPEC allows; over hundreds of
                         // rounds the switched hook's buffer outgrows the default 100 000.
-                        "--buffer-limit", "1000000000"};
+                        "--buffer-limit", "1000000000", "--self-check-interval", "100ms"};
 
   ingest_ledger ledger;
   // The four hooks and their receivers. The flaky one fails every third request, so it never
@@ -470,6 +490,7 @@ TEST(KillLoop, NoAcknowledgedEventIsLostAcrossKills) {
       });
       std::this_thread::sleep_for(uniform_ms(0, 150));
     }
+    tally_counters(*server, f, round);
     slot.down();
     server->kill9();
     if (activation.joinable()) activation.join();
@@ -532,6 +553,8 @@ TEST(KillLoop, NoAcknowledgedEventIsLostAcrossKills) {
       },
       60s, 100ms);
   EXPECT_TRUE(idle) << "a hook did not drain: " << state;
+  EXPECT_TRUE(outage::nothing_was_stuck(*server));
+  tally_counters(*server, f, rounds + 1);
 
   // ---- checks
   for (const auto& problem : ledger.problems()) ADD_FAILURE() << "seed " << seed << ": " << problem;
@@ -579,12 +602,16 @@ TEST(KillLoop, NoAcknowledgedEventIsLostAcrossKills) {
             << "  duplicates             " << f.duplicates << "\n"
             << "  lost                   " << f.lost << "\n"
             << "  slowest restart        " << seconds(f.slowest_restart) << "\n"
+            << "  self-checks            " << f.self_checks << " (stuck webhooks repaired " << f.stuck_repaired
+            << ", events dropped " << f.dropped << ")\n"
             << "  run time               " << seconds(f.run_time) << std::endl;
   RecordProperty("rounds", f.rounds);
   RecordProperty("acknowledged", static_cast<int>(f.acknowledged));
   RecordProperty("deliveries", static_cast<int>(f.deliveries));
   RecordProperty("duplicates", static_cast<int>(f.duplicates));
   RecordProperty("lost", static_cast<int>(f.lost));
+  RecordProperty("stuck_repaired", static_cast<int>(f.stuck_repaired));
+  RecordProperty("dropped", static_cast<int>(f.dropped));
   RecordProperty("slowest_restart_ms",
                  static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(f.slowest_restart).count()));
 }
