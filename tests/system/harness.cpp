@@ -980,6 +980,17 @@ std::optional<std::map<std::string, std::string>> object_members(std::string_vie
   return parse_webhook_list(e.result, out);
 }
 
+double time_scale() {
+  static const double scale = [] {
+    const char* text = std::getenv("HOOKWERK_TEST_TIME_SCALE");
+    if (text == nullptr) return 1.0;
+    char* end = nullptr;
+    const double v = std::strtod(text, &end);
+    return end != text && *end == '\0' && v >= 1.0 ? v : 1.0;
+  }();
+  return scale;
+}
+
 std::string unique_name(std::string_view prefix) {
   static std::atomic<int> counter{0};
   const std::string suffix = "-" + std::to_string(++counter);

@@ -323,6 +323,11 @@ bool eventually(Predicate predicate, std::chrono::milliseconds timeout = 30s,
 // only and at most 64 characters long when the prefix is short.
 std::string unique_name(std::string_view prefix);
 
+// How much slower than a plain build the server under test may be: latency and CPU bounds are
+// multiplied by it. Env HOOKWERK_TEST_TIME_SCALE (a number >= 1, default 1); scripts/test.sh
+// sets it for the sanitizer builds, whose instrumentation makes the same work take longer.
+double time_scale();
+
 // A test suite whose tests share one server, started once for the suite. `Derived` may declare
 // `static server_options options();` (how the server starts; default: the defaults) and
 // `static ::testing::AssertionResult prepare(const server_process&);` (what every test needs
