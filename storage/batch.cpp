@@ -31,12 +31,15 @@ void batch::append(batch&& other) {
                 std::make_move_iterator(other.ops_.end()));
   }
   bytes_ += other.bytes_;
+  if (other.durability_ == durability::synced)
+    durability_ = durability::synced;
   other.clear();
 }
 
 void batch::clear() noexcept {
   ops_.clear();
   bytes_ = 0;
+  durability_ = durability::synced;
 }
 
 void erase_hook(batch& b, uint64_t hook_id) {

@@ -15,6 +15,18 @@ namespace hookwerk::storage {
 /// rvalues to avoid copying large values.
 class batch {
 public:
+  /// Whether the write must be on disk (fsync) before its callback runs.
+  enum class durability : uint8_t {
+    /// Synced: survives a crash of the machine once written. The default.
+    synced,
+    /// Written to RocksDB's log without its own fsync: it survives a crash of
+    /// the process (the log is in the kernel's page cache) and becomes durable
+    /// with the next synced write (the log is sequential, so a later sync
+    /// covers it). A crash of the machine before then loses a tail of such
+    /// writes and keeps everything before it. Only for writes whose loss
+    /// merely repeats work: delivery outcomes (SPEC §5, at-least-once).
+    relaxed,
+  };
   /// One recorded operation.
   struct op {
     enum class kind : uint8_t { put, erase, erase_range };
@@ -33,7 +45,7 @@ public:
   void erase_range(cf family, std::string begin, std::string end);
 
   /// Moves all operations of `other` to the end of this batch; `other` is
-  /// left empty.
+  /// left empty. The result is synced if either was.
   void append(batch&& other);
 
   void clear() noexcept;
@@ -47,9 +59,13 @@ public:
 
   const std::vector<op>& ops() const noexcept { return ops_; }
 
+  void set_durability(durability d) noexcept { durability_ = d; }
+  durability needs() const noexcept { return durability_; }
+
 private:
   std::vector<op> ops_;
   std::size_t bytes_ = 0;
+  durability durability_ = durability::synced;
 };
 
 /// Adds the deletion of every key of one hook: its record, and its queue,

@@ -73,6 +73,7 @@ void writer::set_listener(listener fn) {
 writer_stats writer::stats() const {
   writer_stats s;
   s.groups = groups_.load();
+  s.synced_groups = synced_groups_.load();
   s.batches = batches_.load();
   s.failed_groups = failed_groups_.load();
   s.recoveries = recoveries_.load();
@@ -122,11 +123,16 @@ void writer::run() {
     lock.unlock();
 
     parts.clear();
-    for (const auto& p : group)
+    bool sync = false;
+    for (const auto& p : group) {
       parts.push_back(&p.work);
-    auto result = store_.write_all(parts, true);
+      sync = sync || p.work.needs() == batch::durability::synced;
+    }
+    auto result = store_.write_all(parts, sync);
     if (result) {
       groups_.fetch_add(1);
+      if (sync)
+        synced_groups_.fetch_add(1);
       batches_.fetch_add(group.size());
     } else {
       failed_groups_.fetch_add(1);

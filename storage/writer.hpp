@@ -43,7 +43,8 @@ enum class on_failure : uint8_t {
 
 /// Counters and state of a writer, for tests and metrics.
 struct writer_stats {
-  uint64_t groups = 0;         ///< Groups written successfully (one fsync each).
+  uint64_t groups = 0;         ///< Groups written successfully.
+  uint64_t synced_groups = 0;  ///< Those of them written with an fsync.
   uint64_t batches = 0;        ///< Batches contained in those groups.
   uint64_t failed_groups = 0;  ///< Groups whose write failed.
   uint64_t largest_batch_ops = 0;    ///< Most operations in one submitted batch.
@@ -73,7 +74,8 @@ struct storage_event {
 /// Group commit: makes submitted batches durable, many per fsync.
 ///
 /// One dedicated thread takes everything pending at once (up to
-/// max_group_bytes), writes it as one atomic, synced write, then calls each
+/// max_group_bytes), writes it as one atomic write, synced unless every batch
+/// in it is batch::durability::relaxed, then calls each
 /// batch's `done` with the result, in submission order. Batches are applied
 /// in submission order, so a later batch wins over an earlier one on the same
 /// key.
@@ -157,6 +159,7 @@ private:
   std::mutex listener_mutex_;
   listener listener_;
   std::atomic<uint64_t> groups_{0};
+  std::atomic<uint64_t> synced_groups_{0};
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> failed_groups_{0};
   std::atomic<uint64_t> recoveries_{0};

@@ -8,6 +8,9 @@
 #include <thread>
 #include <vector>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "storage/keys.hpp"
@@ -245,6 +248,80 @@ TEST(storage_writer, stats_report_the_largest_batch_submitted) {
   auto stats = w.stats();
   EXPECT_EQ(stats.largest_batch_ops, 3u);
   EXPECT_EQ(stats.largest_batch_bytes, 101u);
+}
+
+batch relaxed_put(cf family, std::string key, std::string value) {
+  auto b = one_put(family, std::move(key), std::move(value));
+  b.set_durability(batch::durability::relaxed);
+  return b;
+}
+
+TEST(storage_writer, a_group_is_synced_unless_every_batch_in_it_is_relaxed) {
+  temp_dir tmp;
+  auto db = open_ok(tmp.path());
+  ASSERT_TRUE(db);
+  writer w(*db);
+  outcomes seen;
+  w.submit(relaxed_put(cf::queue, "a", "1"), seen.track(0));
+  ASSERT_TRUE(seen.wait_for(1));
+  EXPECT_EQ(w.stats().groups, 1u);
+  EXPECT_EQ(w.stats().synced_groups, 0u);
+
+  w.submit(one_put(cf::queue, "b", "2"), seen.track(1));
+  ASSERT_TRUE(seen.wait_for(2));
+  EXPECT_EQ(w.stats().synced_groups, 1u);
+
+  // Held in a relaxed group, then one group of a relaxed and a synced batch: synced.
+  gate held;
+  auto first = relaxed_put(cf::queue, "held", "x");
+  w.submit(std::move(first), held.callback());
+  ASSERT_TRUE(held.wait_entered());
+  w.submit(relaxed_put(cf::queue, "c", "3"), seen.track(2));
+  w.submit(one_put(cf::queue, "d", "4"), seen.track(3));
+  held.release();
+  ASSERT_TRUE(seen.wait_for(4));
+  EXPECT_EQ(seen.failures(), 0u);
+  auto stats = w.stats();
+  EXPECT_EQ(stats.groups, 4u);
+  EXPECT_EQ(stats.synced_groups, 2u);
+
+  // Appending a synced batch to a relaxed one makes it synced.
+  auto merged = relaxed_put(cf::queue, "e", "5");
+  merged.append(one_put(cf::queue, "f", "6"));
+  EXPECT_EQ(merged.needs(), batch::durability::synced);
+  merged.clear();
+  EXPECT_EQ(merged.needs(), batch::durability::synced);
+}
+
+// A relaxed write is in RocksDB's log once its callback ran: a process that dies right after
+// (no close, no flush) leaves it on disk.
+TEST(storage_writer, a_relaxed_write_survives_the_death_of_the_process) {
+  temp_dir tmp;
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto db = store::open(tmp.path());
+    if (!db)
+      ::_exit(2);
+    auto* w = new writer(**db);  // never destroyed: the process just ends
+    std::promise<bool> written;
+    w->submit(relaxed_put(cf::queue, "relaxed", "kept"),
+              [&written](status st) { written.set_value(static_cast<bool>(st)); });
+    auto f = written.get_future();
+    if (f.wait_for(deadline) != std::future_status::ready || !f.get())
+      ::_exit(3);
+    ::_exit(0);
+  }
+  int wstatus = 0;
+  ASSERT_EQ(::waitpid(child, &wstatus, 0), child);
+  ASSERT_TRUE(WIFEXITED(wstatus));
+  ASSERT_EQ(WEXITSTATUS(wstatus), 0);
+  auto db = open_ok(tmp.path());
+  ASSERT_TRUE(db);
+  auto v = db->get(cf::queue, "relaxed");
+  ASSERT_TRUE(v);
+  ASSERT_TRUE(v->has_value());
+  EXPECT_EQ(**v, "kept");
 }
 
 } // namespace
