@@ -560,6 +560,11 @@ void add_delivery_figures(bench_run& run, const std::string& w, const std::strin
     run.add(w, prefix + "failed attempts (server)", o.failed_attempts, "");
   add_load_problems(run, w, o.load, prefix);
   add_cpu(run, w, o.cpu, prefix);
+  // Steadier than the rates on a shared machine: the server's CPU time in the measured window
+  // divided by the deliveries that arrived in it.
+  if (o.cpu.server_cores >= 0 && o.deliveries_per_s > 0)
+    run.add(w, prefix + "server CPU per delivery", o.cpu.server_cores / o.deliveries_per_s * 1e6,
+            "us");
 }
 
 } // namespace
