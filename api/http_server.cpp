@@ -3,6 +3,7 @@
 #include "api/http_server.hpp"
 
 #include <optional>
+#include <pthread.h>
 #include <thread>
 #include <vector>
 
@@ -402,7 +403,10 @@ expected<std::string> http_server::start() {
   auto bound = acc.local_endpoint(ec);
   impl_->do_accept();
   impl_->work.emplace(impl_->ioc.get_executor());
-  impl_->thread = std::thread([this] { impl_->ioc.run(); });
+  impl_->thread = std::thread([this] {
+    ::pthread_setname_np(::pthread_self(), "hw-http"); // as top -H and perf show it
+    impl_->ioc.run();
+  });
   auto host = bound.address().to_string();
   if (bound.address().is_v6())
     host = "[" + host + "]";

@@ -1,6 +1,7 @@
 #include "engine/blocking_pool.hpp"
 
 #include <exception>
+#include <pthread.h>
 #include <optional>
 #include <utility>
 #include <string>
@@ -68,6 +69,7 @@ size_t blocking_pool::queued() {
 }
 
 void blocking_pool::work() {
+  ::pthread_setname_np(::pthread_self(), "hw-blocking"); // as top -H and perf show it
   auto idle = [this](std::string_view key) { return running_.find(key) == running_.end(); };
   for (;;) {
     std::optional<std::pair<std::string, job>> next;

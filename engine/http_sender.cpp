@@ -32,6 +32,7 @@
 #include <array>
 #include <cerrno>
 #include <condition_variable>
+#include <pthread.h>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -791,6 +792,7 @@ private:
   }
 
   void run_io() {
+    ::pthread_setname_np(::pthread_self(), "hw-sender"); // as top -H and perf show it
     for (;;) {
       try {
         io_.run();
