@@ -9,6 +9,7 @@
 #include <mutex>
 #include <vector>
 
+#include <rocksdb/perf_level.h>
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
@@ -175,6 +176,21 @@ store::store(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
 
 store::~store() = default;
 
+namespace {
+
+/// RocksDB counts every key comparison (a memtable insert makes dozens) in a thread-local
+/// perf context unless the thread says otherwise; nothing here reads those counts. Once per
+/// thread that uses the store: the writer, the CAF workers, the blocking pool.
+void without_perf_counts() {
+  thread_local const bool quiet = [] {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+    return true;
+  }();
+  (void)quiet;
+}
+
+} // namespace
+
 expected<std::unique_ptr<store>> store::open(const std::string& dir,
                                              const store_options& options) {
   std::error_code ec;
@@ -232,6 +248,7 @@ expected<std::unique_ptr<store>> store::open(const std::string& dir,
 }
 
 expected<std::optional<std::string>> store::get(cf family, std::string_view key) const {
+  without_perf_counts();
   rocksdb::PinnableSlice value;
   auto s = impl_->db->Get(rocksdb::ReadOptions{}, impl_->handle(family), slice(key), &value);
   if (s.IsNotFound())
@@ -248,6 +265,7 @@ status store::write(batch&& b, bool sync) {
 }
 
 status store::write_all(const std::vector<const batch*>& batches, bool sync) {
+  without_perf_counts();
   std::size_t reserve = 64;
   for (const auto* b : batches)
     reserve += b->byte_size() + 32 * b->size();
@@ -291,6 +309,7 @@ status store::resume() {
 status store::scan(
   cf family, std::string_view lower, std::string_view upper,
   const std::function<bool(std::string_view key, std::string_view value)>& fn) const {
+  without_perf_counts();
   rocksdb::Slice lower_slice = slice(lower);
   rocksdb::Slice upper_slice = slice(upper);
   rocksdb::ReadOptions read_options;
@@ -322,6 +341,7 @@ status store::compact(cf family) {
 
 expected<std::optional<std::string>> store::last_key(cf family, std::string_view lower,
                                                      std::string_view upper) const {
+  without_perf_counts();
   rocksdb::Slice lower_slice = slice(lower);
   rocksdb::Slice upper_slice = slice(upper);
   rocksdb::ReadOptions read_options;
