@@ -691,7 +691,7 @@ registry_actor::behavior_type registry_impl(self_ptr self, std::shared_ptr<actor
       ++saved.sent;
       self->request(saved.handle, caf::infinite, delete_atom::value)
         .then([rp](uint64_t deleted) mutable { rp.deliver(deleted); },
-              [self, rp, id, saved](caf::error& e) mutable {
+              [self, rp, saved](caf::error& e) mutable {
                 if (self->state.accounts.count(saved.account))
                   index_hook(self, saved);
                 rp.deliver(std::move(e));
