@@ -598,11 +598,6 @@ void on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result&
   rec.duration_ms = static_cast<uint32_t>(r.duration.count());
 
   storage::batch b;
-  // A plain outcome (the entry done or due again, the attempt logged, the failure count)
-  // needs no fsync of its own: lost in a crash of the machine, it only means the attempt is
-  // made again (SPEC §5: at-least-once; receivers dedupe on webhook-id). A deactivation or a
-  // move to the buffer changes what the customer sees and is synced.
-  bool changes_state = false;
   load_attempt_numbers(self);
   auto log_attempt = [&](const storage::attempt_record& a) {
     b.put(storage::cf::attempts, queue_key(st, st.next_attempt_no++), a.encode());
@@ -628,7 +623,6 @@ void on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result&
     auto counted = verdict != hook_state::after_failure::retry_local;
     if (!st.record.active) {
       // The attempt was in flight when the hook was deactivated.
-      changes_state = true;
       if (counted)
         b.put(storage::cf::hooks, storage::hook_key(st.record.id), st.record.encode());
       st.queue.remove(seq);
@@ -640,7 +634,6 @@ void on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result&
       // No longer in flight, so deactivate() moves it to the buffer too,
       // taking the in-memory copy with the updated attempt count.
       st.queue.release(seq, 0);
-      changes_state = true;
       deactivate(self, b, now);
     } else {
       if (counted)
@@ -676,7 +669,12 @@ void on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result&
                   queue_key(st, new_oldest));
     st.oldest_attempt_no = new_oldest;
   }
-  if (!changes_state)
+  // While the hook stays active, the outcome (the entry done or due again, the attempt
+  // logged, the failure count) needs no fsync of its own: lost in a crash of the machine, it
+  // only means the attempt is made again (SPEC §5: at-least-once; receivers dedupe on
+  // webhook-id). A deactivation, or an outcome moved to the buffer of an inactive hook,
+  // changes what the customer sees and is synced.
+  if (st.record.active)
     b.set_durability(storage::batch::durability::relaxed);
   persist(self, std::move(b));
   pump(self);

@@ -9,7 +9,6 @@
 #include <mutex>
 #include <vector>
 
-#include <rocksdb/perf_level.h>
 #include <rocksdb/compaction_filter.h>
 #include <rocksdb/db.h>
 #include <rocksdb/env.h>
@@ -17,6 +16,7 @@
 #include <rocksdb/iterator.h>
 #include <rocksdb/listener.h>
 #include <rocksdb/options.h>
+#include <rocksdb/perf_level.h>
 #include <rocksdb/table.h>
 #include <rocksdb/transaction_log.h>
 #include <rocksdb/write_batch.h>
@@ -148,6 +148,17 @@ rocksdb::ColumnFamilyOptions family_options(cf family) {
   return opts;
 }
 
+/// RocksDB counts every key comparison (a memtable insert makes dozens) in a thread-local
+/// perf context unless the thread says otherwise; nothing here reads those counts. Once per
+/// thread that uses the store: the writer, the CAF workers, the blocking pool.
+void without_perf_counts() {
+  thread_local const bool quiet = [] {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+    return true;
+  }();
+  (void)quiet;
+}
+
 } // namespace
 
 struct store::impl {
@@ -175,21 +186,6 @@ struct store::impl {
 store::store(std::unique_ptr<impl> state) : impl_(std::move(state)) {}
 
 store::~store() = default;
-
-namespace {
-
-/// RocksDB counts every key comparison (a memtable insert makes dozens) in a thread-local
-/// perf context unless the thread says otherwise; nothing here reads those counts. Once per
-/// thread that uses the store: the writer, the CAF workers, the blocking pool.
-void without_perf_counts() {
-  thread_local const bool quiet = [] {
-    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
-    return true;
-  }();
-  (void)quiet;
-}
-
-} // namespace
 
 expected<std::unique_ptr<store>> store::open(const std::string& dir,
                                              const store_options& options) {
