@@ -50,7 +50,23 @@ void delivery_queue::add(storage::queue_entry e, std::shared_ptr<const std::stri
   insert(std::move(e), std::move(payload));
 }
 
-delivery_queue::page_result delivery_queue::page(const reader& read, size_t budget) {
+std::shared_ptr<const std::string> delivery_queue::payload_of(storage::queue_entry& e,
+                                                              const resolver& resolve,
+                                                              page_result& result) {
+  if (!e.shared)
+    return std::make_shared<const std::string>(std::move(e.payload));
+  auto payload = resolve ? resolve(e) : std::nullopt;
+  if (!payload) {
+    ++result.unreadable;
+    return nullptr;
+  }
+  if (!*payload)
+    result.orphaned.push_back(e.seq);
+  return std::move(*payload);
+}
+
+delivery_queue::page_result delivery_queue::page(const reader& read, size_t budget,
+                                                 const resolver& resolve) {
   page_result result;
   size_t visited = 0;
   // The next entry of each key whose head left, looked for where its
@@ -63,6 +79,7 @@ delivery_queue::page_result delivery_queue::page(const reader& read, size_t budg
       continue;
     }
     std::optional<storage::queue_entry> found;
+    std::shared_ptr<const std::string> payload;
     uint64_t resume = d->second;
     bool stopped = false;
     read(d->second, cursor_, [&](std::string_view v) {
@@ -78,11 +95,20 @@ delivery_queue::page_result delivery_queue::page(const reader& read, size_t budg
         resume = head->seq + 1;
         return true;
       }
-      found = storage::queue_entry::decode(v);
       resume = head->seq + 1;
-      if (!found)
+      auto entry = storage::queue_entry::decode(v);
+      if (!entry) {
         ++result.unreadable;
-      return !found;
+        return true;
+      }
+      payload = payload_of(*entry, resolve, result);
+      if (!payload) {
+        if (!result.orphaned.empty() && result.orphaned.back() == entry->seq && deferred_count_ > 0)
+          --deferred_count_;  // removed by the owner
+        return true;
+      }
+      found = std::move(entry);
+      return false;
     });
     if (stopped) {
       d->second = resume;
@@ -94,7 +120,6 @@ delivery_queue::page_result delivery_queue::page(const reader& read, size_t budg
       if (deferred_count_ > 0)
         --deferred_count_;
       d->second = resume;
-      auto payload = std::make_shared<const std::string>(std::move(found->payload));
       insert(std::move(*found), std::move(payload));
     } else {
       deferred_.erase(d);
@@ -136,8 +161,8 @@ delivery_queue::page_result delivery_queue::page(const reader& read, size_t budg
       ++result.unreadable;
       return true;
     }
-    auto payload = std::make_shared<const std::string>(std::move(entry->payload));
-    insert(std::move(*entry), std::move(payload));
+    if (auto payload = payload_of(*entry, resolve, result))
+      insert(std::move(*entry), std::move(payload));
     return true;
   });
   if (stopped || full) {

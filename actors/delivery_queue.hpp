@@ -43,6 +43,12 @@ public:
   using reader = std::function<void(uint64_t from, uint64_t to,
                                     const std::function<bool(std::string_view value)>& fn)>;
 
+  /// Fills in the event of an entry stored in the reference form (its id and name
+  /// into `e`; the payload is returned), read from the events family. nullptr when
+  /// the event record is gone; nullopt when it could not be read now.
+  using resolver =
+    std::function<std::optional<std::shared_ptr<const std::string>>(storage::queue_entry& e)>;
+
   /// Most stored entries one page() call looks at.
   static constexpr size_t page_budget = 4096;
 
@@ -61,13 +67,18 @@ public:
   /// What a page() call did.
   struct page_result {
     bool more = false;        ///< stopped at the budget: call again
-    uint64_t unreadable = 0;  ///< stored entries that could not be decoded (skipped)
+    uint64_t unreadable = 0;  ///< stored entries that could not be decoded or resolved (skipped)
+    /// Entries in the reference form whose event record is gone (skipped): records of
+    /// delivered events are dropped, so such an entry was delivered already and only a
+    /// crash of the machine brought it back. The owner removes them from disk.
+    std::vector<uint64_t> orphaned;
   };
 
   /// Reads from disk, looking at no more than `budget` stored entries: first
   /// the next entry of each key whose head left the window, then unseen
-  /// entries from the cursor while the window has room.
-  page_result page(const reader& read, size_t budget = page_budget);
+  /// entries from the cursor while the window has room. Entries in the
+  /// reference form are completed by `resolve` (without one they are unreadable).
+  page_result page(const reader& read, size_t budget = page_budget, const resolver& resolve = {});
 
   /// Whether page() has anything to do.
   bool wants_page() const { return !refill_.empty() || (unseen_ > 0 && room() > 0); }
@@ -117,6 +128,11 @@ public:
 
 private:
   void insert(storage::queue_entry e, std::shared_ptr<const std::string> payload);
+  /// The payload of a decoded entry: its own copy, or its shared event's through
+  /// `resolve`; null when none is to be had (counted in `result`).
+  static std::shared_ptr<const std::string> payload_of(storage::queue_entry& e,
+                                                       const resolver& resolve,
+                                                       page_result& result);
   /// Leaves the entry `seq` of `key` on disk behind the key's head.
   void defer(std::string_view key, uint64_t seq);
   /// Whether an entry of `key` must stay on disk (its head is in memory or

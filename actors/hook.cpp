@@ -447,6 +447,27 @@ delivery_queue::reader queue_reader(self_ptr self) {
   };
 }
 
+/// Completes an entry stored in the reference form from its event record.
+delivery_queue::resolver event_resolver(self_ptr self) {
+  return [self](storage::queue_entry& e) -> std::optional<std::shared_ptr<const std::string>> {
+    auto& st = self->state;
+    auto stored = st.ctx->store->get(storage::cf::events, storage::event_key(e.seq));
+    if (!stored) {
+      log::error("webhook " + std::to_string(st.record.id) + ": reading event of entry "
+                 + std::to_string(e.seq) + " failed: " + stored.error().message());
+      return std::nullopt;
+    }
+    if (!*stored)
+      return std::shared_ptr<const std::string>{};
+    auto rec = storage::event_record::decode(**stored);
+    if (!rec)
+      return std::nullopt;
+    e.event_id = std::move(rec->event_id);
+    e.event = std::move(rec->event);
+    return std::make_shared<const std::string>(std::move(rec->payload));
+  };
+}
+
 /// Counts the stored queue and buffer, and fills the window when the hook
 /// delivers.
 void load_queue(self_ptr self) {
@@ -489,10 +510,18 @@ void load_attempt_numbers(self_ptr self) {
 /// message: when there is more to read, a wake-up continues.
 void page_in(self_ptr self) {
   auto& st = self->state;
-  auto r = st.queue.page(queue_reader(self));
+  auto r = st.queue.page(queue_reader(self), delivery_queue::page_budget, event_resolver(self));
   if (r.unreadable > 0)
     log::error("webhook " + std::to_string(st.record.id) + ": " + std::to_string(r.unreadable)
                + " unreadable queue entr(ies) skipped");
+  if (!r.orphaned.empty()) {
+    log::warn("webhook " + std::to_string(st.record.id) + ": " + std::to_string(r.orphaned.size())
+              + " queue entr(ies) of events delivered before a crash of the machine removed");
+    storage::batch b;
+    for (auto seq : r.orphaned)
+      b.erase(storage::cf::queue, queue_key(st, seq));
+    persist(self, std::move(b));
+  }
   if (r.more && !st.paging) {
     st.paging = true;
     self->send(self, wake_atom::value);
@@ -615,7 +644,8 @@ void on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result&
     if (entry.first_attempt_ms == 0)
       entry.first_attempt_ms = started;
     auto stored = entry;
-    stored.payload = *it->payload;
+    if (!stored.shared)
+      stored.payload = *it->payload;
     // Only the receiver's failures count toward deactivation; the server's own
     // (resolver, descriptors, ports, shutdown) are retried without counting.
     auto verdict = st.on_failure(*rec.error, r.http_status, r.at_fault, now,
@@ -700,7 +730,8 @@ void on_enqueued(self_ptr self, const routed_event& event) {
     if (st.buffers_at(support::now_ms(), d.buffer_retention, d.buffer_limit)) {
       bool was_empty = st.buffered == 0;
       auto buffered = entry;
-      buffered.payload = *event.payload;
+      if (!buffered.shared)
+        buffered.payload = *event.payload;
       buffer_entry(self, b, std::move(buffered));
       if (was_empty)
         arm_purge(self);

@@ -204,29 +204,36 @@ caf::result<ingest_reply> ingest(self_ptr self, ingest_cmd& cmd) {
                           + std::to_string(targets.size()) + " webhooks exceed the limit of "
                           + limit + " bytes per request (--max-fanout-bytes)");
     }
-    // Every hook's queue entry is the same record under its own key: it is
-    // encoded once, and the hooks share one message with one payload.
-    std::shared_ptr<const routed_event> event;
-    std::string encoded;
+    // An event for several hooks is stored once (events family) and each hook's queue
+    // entry refers to it; for one hook its entry holds it all. Either way the hooks
+    // share one message with one payload.
+    if (!cmd.batch)
+      reply.hooks = targets.size();
+    if (targets.empty())
+      continue;
+    storage::queue_entry e;
+    e.seq = seq;
+    e.event_id = event_id;
+    e.event = item.event;
+    e.key = item.key;
+    e.ingested_at_ms = now;
+    e.shared = targets.size() > 1;
+    if (e.shared) {
+      storage::event_record rec{event_id, item.event, std::move(item.payload), targets};
+      b.put(storage::cf::events, storage::event_key(seq), rec.encode());
+      item.payload = std::move(rec.payload);
+    } else {
+      e.payload = std::move(item.payload);
+    }
+    auto encoded = e.encode();
+    auto payload = std::make_shared<const std::string>(e.shared ? std::move(item.payload)
+                                                                : std::move(e.payload));
+    e.payload.clear();
+    auto event = std::make_shared<const routed_event>(routed_event{std::move(e), std::move(payload)});
     for (auto hook_id : targets) {
-      if (!event) {
-        storage::queue_entry e;
-        e.seq = seq;
-        e.event_id = event_id;
-        e.event = item.event;
-        e.payload = std::move(item.payload);
-        e.key = item.key;
-        e.ingested_at_ms = now;
-        encoded = e.encode();
-        auto payload = std::make_shared<const std::string>(std::move(e.payload));
-        e.payload.clear();
-        event = std::make_shared<const routed_event>(routed_event{std::move(e), std::move(payload)});
-      }
       b.put(storage::cf::queue, storage::hook_seq_key(hook_id, seq), encoded);
       fanout.push_back(routed{hook_id, event});
     }
-    if (!cmd.batch)
-      reply.hooks = targets.size();
   }
   if (dropped > 0)
     ctx.stats.events_dropped.fetch_add(dropped, std::memory_order_relaxed);

@@ -31,13 +31,16 @@ void encoder::boolean(bool value) {
   u8(value ? 1 : 0);
 }
 
-void encoder::str(std::string_view value) {
-  uint64_t n = value.size();
-  while (n >= 0x80) {
-    data_.push_back(static_cast<char>((n & 0x7f) | 0x80));
-    n >>= 7;
+void encoder::varint(uint64_t value) {
+  while (value >= 0x80) {
+    data_.push_back(static_cast<char>((value & 0x7f) | 0x80));
+    value >>= 7;
   }
-  data_.push_back(static_cast<char>(n));
+  data_.push_back(static_cast<char>(value));
+}
+
+void encoder::str(std::string_view value) {
+  varint(value.size());
   data_.append(value);
 }
 
@@ -96,8 +99,8 @@ bool decoder::str(std::string& out) {
   return true;
 }
 
-bool decoder::str_view(std::string_view& out) noexcept {
-  uint64_t length = 0;
+bool decoder::varint(uint64_t& out) noexcept {
+  uint64_t value = 0;
   std::size_t pos = 0;
   for (int shift = 0;; shift += 7) {
     if (pos == in_.size() || shift > 63)
@@ -106,14 +109,26 @@ bool decoder::str_view(std::string_view& out) noexcept {
     uint64_t bits = byte & 0x7f;
     if (shift == 63 && bits > 1)
       return false;
-    length |= bits << shift;
+    value |= bits << shift;
     if ((byte & 0x80) == 0)
       break;
   }
-  if (length > in_.size() - pos)
+  in_.remove_prefix(pos);
+  out = value;
+  return true;
+}
+
+bool decoder::str_view(std::string_view& out) noexcept {
+  auto rest = in_;
+  uint64_t length = 0;
+  if (!varint(length))
     return false;
-  out = in_.substr(pos, length);
-  in_.remove_prefix(pos + length);
+  if (length > in_.size()) {
+    in_ = rest;  // consumes nothing on failure
+    return false;
+  }
+  out = in_.substr(0, length);
+  in_.remove_prefix(length);
   return true;
 }
 

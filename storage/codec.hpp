@@ -8,7 +8,7 @@ namespace hookwerk::storage {
 
 /// Builds a binary record. Integers are fixed-width big-endian (i64 as its
 /// two's complement), booleans one byte (0 or 1), strings a LEB128 varint
-/// length followed by the bytes. Not thread-safe; one encoder per record.
+/// length followed by the bytes; varint() writes a LEB128 varint alone. Not thread-safe; one encoder per record.
 class encoder {
 public:
   void u8(uint8_t value);
@@ -17,6 +17,8 @@ public:
   void i64(int64_t value);
   void boolean(bool value);
   void str(std::string_view value);
+  /// An unsigned LEB128 varint: 1 byte below 128, at most 10.
+  void varint(uint64_t value);
 
   /// The bytes written so far; move from it to take the record.
   std::string& data() noexcept { return data_; }
@@ -39,6 +41,8 @@ public:
   bool i64(int64_t& out) noexcept;
   bool boolean(bool& out) noexcept;
   bool str(std::string& out);
+  /// What encoder::varint wrote; false for more than 64 bits.
+  bool varint(uint64_t& out) noexcept;
   /// Like str(), without copying: `out` points into the input.
   bool str_view(std::string_view& out) noexcept;
 

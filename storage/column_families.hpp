@@ -27,6 +27,9 @@ namespace hookwerk::storage {
 //   attempts      be64(hook_id) ‖ be64(attempt_no)     → attempt_record
 //   idempotency   account ‖ 0x00 ‖ idempotency key     → idempotency_record
 //   notifications be64(notification_id)                → notification record
+//   events        be64(event_seq)                      → event_record (an event routed to
+//                                                        several hooks, stored once; their
+//                                                        queue and buffer entries refer to it)
 //
 // All keys of one hook in queue, buffer and attempts lie in hook_range(hook_id)
 // (keys.hpp), so one range scan or range delete covers exactly that hook.
@@ -41,10 +44,11 @@ enum class cf : uint8_t {
   attempts,
   idempotency,
   notifications,
+  events,
 };
 
 /// Number of column families; cf values are 0 .. cf_count - 1.
-constexpr std::size_t cf_count = 8;
+constexpr std::size_t cf_count = 9;
 
 /// The RocksDB name of a column family.
 constexpr const char* cf_name(cf family) noexcept {
@@ -57,6 +61,7 @@ constexpr const char* cf_name(cf family) noexcept {
     case cf::attempts: return "attempts";
     case cf::idempotency: return "idempotency";
     case cf::notifications: return "notifications";
+    case cf::events: return "events";
   }
   return "unknown";
 }
@@ -73,7 +78,13 @@ inline constexpr std::string_view instance_id = "instance_id";
 inline constexpr std::string_view storage_probe = "storage_probe";
 } // namespace meta_key
 
-/// The schema version written on first open.
-inline constexpr uint32_t current_schema_version = 1;
+/// The layout of the data directory, in the meta key "schema_version":
+///   1  every queue and buffer entry holds its own copy of the event.
+///   2  an event routed to several hooks is stored once (events family) and their
+///      entries refer to it (queue_entry's reference form); entries of layout 1
+///      are still read as they are, so opening a directory of layout 1 only
+///      records the new version.
+/// A directory of a later version than this one is refused.
+inline constexpr uint32_t current_schema_version = 2;
 
 } // namespace hookwerk::storage

@@ -30,6 +30,10 @@ std::string hook_key(uint64_t id) {
   return be64(id);
 }
 
+std::string event_key(uint64_t seq) {
+  return be64(seq);
+}
+
 std::string hook_seq_key(uint64_t hook_id, uint64_t seq) {
   std::string out;
   out.reserve(16);

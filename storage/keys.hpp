@@ -20,6 +20,9 @@ std::string be64(uint64_t value);
 /// Key of a hook in the hooks family: be64(id).
 std::string hook_key(uint64_t id);
 
+/// Key of a shared event in the events family: be64(seq).
+std::string event_key(uint64_t seq);
+
 /// be64(hook_id) ‖ be64(seq): 16-byte key of the queue, buffer and attempts families.
 std::string hook_seq_key(uint64_t hook_id, uint64_t seq);
 

@@ -1,5 +1,8 @@
 #include "storage/records.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "storage/codec.hpp"
 
 namespace hookwerk::storage {
@@ -111,6 +114,17 @@ std::optional<hook_record> hook_record::decode(std::string_view in) {
 
 std::string queue_entry::encode() const {
   encoder e;
+  if (shared) {
+    e.u8(shared_entry_tag);
+    e.varint(seq);
+    e.varint(key ? 1 : 0);
+    if (key)
+      e.str(*key);
+    e.varint(static_cast<uint64_t>(ingested_at_ms));
+    e.varint(static_cast<uint64_t>(first_attempt_ms));
+    e.varint(attempts);
+    return std::move(e.data());
+  }
   e.u8(record_version);
   e.u64(seq);
   e.str(event_id);
@@ -123,12 +137,45 @@ std::string queue_entry::encode() const {
   return std::move(e.data());
 }
 
+namespace {
+
+/// The reference form after its tag; `key` (optional) receives a view into `d`'s input.
+bool decode_shared(decoder& d, queue_entry& r, std::string_view& key, bool& has_key) {
+  uint64_t flags = 0;
+  if (!(d.varint(r.seq) && d.varint(flags)) || flags > 1)
+    return false;
+  has_key = flags == 1;
+  if (has_key && !d.str_view(key))
+    return false;
+  uint64_t ingested = 0;
+  uint64_t first = 0;
+  uint64_t attempts = 0;
+  if (!(d.varint(ingested) && d.varint(first) && d.varint(attempts)) || attempts > UINT32_MAX)
+    return false;
+  r.ingested_at_ms = static_cast<int64_t>(ingested);
+  r.first_attempt_ms = static_cast<int64_t>(first);
+  r.attempts = static_cast<uint32_t>(attempts);
+  r.shared = true;
+  return d.at_end();
+}
+
+} // namespace
+
 std::optional<queue_entry> queue_entry::decode(std::string_view in) {
   decoder d(in);
   uint8_t version = 0;
   queue_entry r;
   if (!read_version(d, version))
     return std::nullopt;
+  if (version == shared_entry_tag) {
+    std::string_view key;
+    bool has_key = false;
+    if (!decode_shared(d, r, key, has_key))
+      return std::nullopt;
+    if (has_key)
+      r.key = std::string{key};
+    return r;
+  }
   if (!(d.u64(r.seq) && d.str(r.event_id) && d.str(r.event) && d.str(r.payload)
         && get_optional(d, r.key) && d.i64(r.ingested_at_ms) && d.i64(r.first_attempt_ms)
         && d.u32(r.attempts)))
@@ -146,6 +193,17 @@ std::optional<queue_entry::head> queue_entry::peek(std::string_view in) {
   bool has_key = false;
   if (!read_version(d, version))
     return std::nullopt;
+  if (version == shared_entry_tag) {
+    queue_entry r;
+    std::string_view key;
+    bool has_key = false;
+    if (!decode_shared(d, r, key, has_key))
+      return std::nullopt;
+    h.seq = r.seq;
+    if (has_key)
+      h.key = key;
+    return h;
+  }
   if (!(d.u64(h.seq) && d.str_view(skipped) && d.str_view(skipped) && d.str_view(skipped)
         && d.boolean(has_key)))
     return std::nullopt;
@@ -156,6 +214,47 @@ std::optional<queue_entry::head> queue_entry::peek(std::string_view in) {
     h.key = key;
   }
   return h;
+}
+
+std::string event_record::encode() const {
+  auto sorted = hooks;
+  std::sort(sorted.begin(), sorted.end());
+  encoder ids;
+  uint64_t previous = 0;
+  for (auto id : sorted) {
+    ids.varint(id - previous);
+    previous = id;
+  }
+  encoder e;
+  e.u8(record_version);
+  e.str(event_id);
+  e.str(event);
+  e.str(payload);
+  e.str(ids.data());
+  return std::move(e.data());
+}
+
+std::optional<event_record> event_record::decode(std::string_view in) {
+  decoder d(in);
+  uint8_t version = 0;
+  event_record r;
+  std::string_view ids;
+  if (!read_version(d, version))
+    return std::nullopt;
+  if (!(d.str(r.event_id) && d.str(r.event) && d.str(r.payload) && d.str_view(ids)))
+    return std::nullopt;
+  if (!tail_ok(d, version))
+    return std::nullopt;
+  decoder list(ids);
+  uint64_t id = 0;
+  while (!list.at_end()) {
+    uint64_t delta = 0;
+    if (!list.varint(delta) || delta > UINT64_MAX - id)
+      return std::nullopt;
+    id += delta;
+    r.hooks.push_back(id);
+  }
+  return r;
 }
 
 std::string attempt_record::encode() const {

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace hookwerk::storage {
 
@@ -24,6 +25,7 @@ namespace hookwerk::storage {
 //
 // Version 1 writes groups 1 and 2 of each record. Version 2 adds group 3 to
 // hook_record (the start of the failure streak); the other records are unchanged.
+// queue_entry has a second, compact form outside this scheme (see there).
 
 /// The format version written by encode().
 inline constexpr uint8_t record_version = 2;
@@ -73,8 +75,20 @@ struct hook_record {
 /// One event waiting for delivery to one hook (queue and buffer families,
 /// keyed by hook_seq_key(hook id, seq)). The seq is the server-wide ingestion
 /// sequence number, so a hook's queue in key order is its ingestion order.
-/// Each hook keeps its own copy of the payload: a hook owns every byte it
-/// delivers and deleting a hook never touches another's data.
+///
+/// Two stored forms, both read:
+///   - Own copy (`shared` false): the record holds everything, payload included
+///     (the only form of schema version 1; still written for an event routed to
+///     one hook, where it is the smaller write).
+///   - Reference form (`shared` true): the event's id, name and payload are
+///     stored once in the events family (event_record under be64(seq)) for all
+///     the hooks it was routed to; each hook's record holds only its own part
+///     (seq, key, ingestion time, attempt state). encode() leaves event_id,
+///     event and payload out; decode() returns them empty, and the reader
+///     fills them from the event record. Its first byte is `shared_entry_tag`,
+///     which no record version reaches, followed by LEB128 varints: seq,
+///     flags (bit 0: a key follows), [key as a string], ingested_at_ms,
+///     first_attempt_ms, attempts. Nothing may follow.
 struct queue_entry {
   // Group 1.
   uint64_t seq = 0;
@@ -85,6 +99,8 @@ struct queue_entry {
   int64_t ingested_at_ms = 0;
   int64_t first_attempt_ms = 0;    ///< 0 = not attempted since queued (or replayed)
   uint32_t attempts = 0;           ///< attempts made so far
+  /// Stored in the reference form (see above); not a field of the own-copy form.
+  bool shared = false;
 
   std::string encode() const;
   static std::optional<queue_entry> decode(std::string_view in);
@@ -100,6 +116,28 @@ struct queue_entry {
   static std::optional<head> peek(std::string_view in);
 
   bool operator==(const queue_entry&) const = default;
+};
+
+/// First byte of a queue_entry stored in the reference form.
+inline constexpr uint8_t shared_entry_tag = 0x81;
+
+/// An event routed to more than one hook, stored once (events family, keyed by
+/// be64(seq)); the hooks' queue and buffer entries refer to it (queue_entry,
+/// reference form). Kept while any of `hooks` has an entry of this seq in its
+/// queue or buffer; compaction drops it after the last one is gone (store.cpp).
+struct event_record {
+  // Group 1.
+  std::string event_id;
+  std::string event;
+  std::string payload;
+  /// The hooks the event was routed to, ascending (encode() sorts them); stored
+  /// as LEB128 deltas inside one string.
+  std::vector<uint64_t> hooks;
+
+  std::string encode() const;
+  static std::optional<event_record> decode(std::string_view in);
+
+  bool operator==(const event_record&) const = default;
 };
 
 /// One delivery attempt (attempts family, keyed by hook_seq_key(hook id,

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <filesystem>
 #include <mutex>
+#include <shared_mutex>
 #include <vector>
 
 #include <rocksdb/compaction_filter.h>
@@ -108,6 +109,17 @@ rocksdb::Slice slice(std::string_view s) {
   return {s.data(), s.size()};
 }
 
+/// RocksDB counts every key comparison (a memtable insert makes dozens) in a thread-local
+/// perf context unless the thread says otherwise; nothing here reads those counts. Once per
+/// thread that uses the store: the writer, the CAF workers, the blocking pool.
+void without_perf_counts() {
+  thread_local const bool quiet = [] {
+    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+    return true;
+  }();
+  (void)quiet;
+}
+
 /// Drops idempotency records older than the window during compaction, so the
 /// family does not grow without bound. Lookups ignore expired records anyway;
 /// this only reclaims their space.
@@ -129,7 +141,72 @@ public:
 
 const expired_idempotency_filter idempotency_filter;
 
-rocksdb::ColumnFamilyOptions family_options(cf family) {
+/// Drops an event record (events family) during compaction once none of the hooks it
+/// was routed to has an entry of it in its queue or buffer: the last one was delivered,
+/// given up, dropped or its hook deleted. Entries of an event are only written with it
+/// or moved between a hook's queue and buffer in one batch, so once none is left none
+/// comes back. (Except where a crash of the machine loses unsynced outcome writes that
+/// the check saw; the hook then finds the entry without its event and removes it.) The
+/// check reads queue and buffer through one snapshot, so an entry moving between them
+/// is seen in one of them. A record it cannot read, or a failed read, is kept.
+class unreferenced_event_filter : public rocksdb::CompactionFilter {
+public:
+  /// From now on records are checked against `db`'s queue and buffer.
+  void attach(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* queue,
+              rocksdb::ColumnFamilyHandle* buffer) {
+    std::unique_lock lock{mutex_};
+    db_ = db;
+    queue_ = queue;
+    buffer_ = buffer;
+  }
+
+  /// Waits for checks under way; from then on every record is kept.
+  void detach() {
+    std::unique_lock lock{mutex_};
+    db_ = nullptr;
+  }
+
+  bool Filter(int, const rocksdb::Slice& key, const rocksdb::Slice& value, std::string*,
+              bool*) const override {
+    if (key.size() != 8)
+      return false;
+    auto rec = event_record::decode({value.data(), value.size()});
+    if (!rec)
+      return false;
+    auto seq = get_be64({key.data(), key.size()});
+    without_perf_counts();
+    std::shared_lock lock{mutex_};
+    if (db_ == nullptr)
+      return false;
+    rocksdb::ReadOptions read;
+    read.snapshot = db_->GetSnapshot();
+    bool referenced = false;
+    for (auto hook : rec->hooks) {
+      auto entry = hook_seq_key(hook, seq);
+      for (auto* family : {queue_, buffer_}) {
+        rocksdb::PinnableSlice found;
+        if (!db_->Get(read, family, slice(entry), &found).IsNotFound()) {
+          referenced = true;
+          break;
+        }
+      }
+      if (referenced)
+        break;
+    }
+    db_->ReleaseSnapshot(read.snapshot);
+    return !referenced;
+  }
+
+  const char* Name() const override { return "hookwerk.unreferenced_event"; }
+
+private:
+  mutable std::shared_mutex mutex_;
+  rocksdb::DB* db_ = nullptr;
+  rocksdb::ColumnFamilyHandle* queue_ = nullptr;
+  rocksdb::ColumnFamilyHandle* buffer_ = nullptr;
+};
+
+rocksdb::ColumnFamilyOptions family_options(cf family, const rocksdb::CompactionFilter* events_filter) {
   rocksdb::ColumnFamilyOptions opts;
   if (family == cf::idempotency || family == cf::hooks) {
     // Looked up by key on actor threads (an ingested event's idempotency key,
@@ -145,24 +222,23 @@ rocksdb::ColumnFamilyOptions family_options(cf family) {
     // little is written.
     opts.periodic_compaction_seconds = 24 * 3600;
   }
+  if (family == cf::events) {
+    opts.compaction_filter = events_filter;
+    // Records of delivered events are dropped only by compaction: a smaller memtable
+    // than the default 64 MiB gets them there sooner, and a daily pass reaches them
+    // when little is written.
+    opts.write_buffer_size = 16 << 20;
+    opts.periodic_compaction_seconds = 24 * 3600;
+  }
   return opts;
-}
-
-/// RocksDB counts every key comparison (a memtable insert makes dozens) in a thread-local
-/// perf context unless the thread says otherwise; nothing here reads those counts. Once per
-/// thread that uses the store: the writer, the CAF workers, the blocking pool.
-void without_perf_counts() {
-  thread_local const bool quiet = [] {
-    rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
-    return true;
-  }();
-  (void)quiet;
 }
 
 } // namespace
 
 struct store::impl {
   std::string path;
+  /// Must outlive the database (its family options point to it).
+  unreferenced_event_filter events_filter;
   rocksdb::DB* db = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  ///< Indexed by cf, then unknown families.
   /// The write-ahead log in use when a write last failed (0: none failed).
@@ -171,6 +247,7 @@ struct store::impl {
   ~impl() {
     if (db == nullptr)
       return;
+    events_filter.detach();
     for (auto* h : handles)
       db->DestroyColumnFamilyHandle(h);
     handles.clear();
@@ -203,9 +280,12 @@ expected<std::unique_ptr<store>> store::open(const std::string& dir,
   db_options.info_log = std::make_shared<file_logger>(dir + "/LOG");
   db_options.listeners.push_back(std::make_shared<manual_recovery>());
 
+  auto state = std::make_unique<impl>();
+  state->path = dir;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (std::size_t i = 0; i < cf_count; ++i)
-    families.emplace_back(cf_name(static_cast<cf>(i)), family_options(static_cast<cf>(i)));
+    families.emplace_back(cf_name(static_cast<cf>(i)),
+                          family_options(static_cast<cf>(i), &state->events_filter));
   // A new database has no family list yet; Open then creates ours.
   std::vector<std::string> existing;
   if (rocksdb::DB::ListColumnFamilies(db_options, dir, &existing).ok()) {
@@ -218,20 +298,33 @@ expected<std::unique_ptr<store>> store::open(const std::string& dir,
     }
   }
 
-  auto state = std::make_unique<impl>();
-  state->path = dir;
   auto s = rocksdb::DB::Open(db_options, dir, families, &state->handles, &state->db);
   if (!s.ok()) {
     if (is_lock_error(s))
       return status{errc::storage_locked, s.ToString()};
     return failed(s);
   }
+  state->events_filter.attach(state->db, state->handle(cf::queue), state->handle(cf::buffer));
 
   std::unique_ptr<store> result{new store(std::move(state))};
   auto version = result->get(cf::meta, meta_key::schema_version);
   if (!version)
     return version.error();
-  if (!version->has_value()) {
+  uint32_t found = 0;
+  if (version->has_value()) {
+    const auto& bytes = **version;
+    if (bytes.size() != 4)
+      return status{errc::storage_failed, "unreadable schema_version in " + dir};
+    for (char c : bytes)
+      found = (found << 8) | static_cast<uint8_t>(c);
+    if (found > current_schema_version)
+      return status{errc::storage_failed,
+                    dir + " holds schema version " + std::to_string(found)
+                      + ", written by a newer release (this one reads up to "
+                      + std::to_string(current_schema_version) + ")"};
+  }
+  if (found < current_schema_version) {
+    // A new directory, or one of layout 1, whose entries are read as they are.
     std::string value;
     for (int shift = 24; shift >= 0; shift -= 8)
       value.push_back(static_cast<char>((current_schema_version >> shift) & 0xff));

@@ -37,9 +37,12 @@ class store {
 public:
   /// Opens (creating if missing) the database in `dir`, creating `dir` and
   /// any missing column families; families unknown to this version are
-  /// opened too and left alone. Writes the schema version on first open.
+  /// opened too and left alone. Records the current schema version
+  /// (column_families.hpp) in a new directory or one of an older layout, whose
+  /// records this version reads as they are.
   /// Fails with errc::storage_locked if another store holds the directory,
-  /// errc::storage_failed on any other error.
+  /// errc::storage_failed for a directory of a newer schema version and on any
+  /// other error.
   static expected<std::unique_ptr<store>> open(const std::string& dir,
                                                const store_options& options = {});
 

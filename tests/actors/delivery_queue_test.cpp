@@ -368,5 +368,66 @@ TEST(delivery_queue, payload_is_shared_and_kept) {
   EXPECT_EQ(*loaded->payload, "{\"n\":8}");
 }
 
+
+TEST(delivery_queue, entries_in_the_reference_form_are_completed_by_the_resolver) {
+  // Stored as ingestion stores a fanned-out event: the entry without its event.
+  std::map<uint64_t, std::string> disk;
+  std::map<uint64_t, storage::event_record> events;
+  for (uint64_t seq = 1; seq <= 6; ++seq) {
+    auto e = entry(seq, seq % 2 == 0 ? std::optional<std::string>{"k"} : std::nullopt);
+    e.shared = true;
+    disk[seq] = e.encode();
+    if (seq != 3 && seq != 4)  // 3 and 4: delivered before a crash lost their removal
+      events[seq] = storage::event_record{e.event_id, "optin_finalized", e.payload, {1}};
+  }
+  delivery_queue::reader read = [&](uint64_t from, uint64_t to,
+                                    const std::function<bool(std::string_view)>& fn) {
+    for (auto i = disk.lower_bound(from); i != disk.end() && i->first < to; ++i)
+      if (!fn(i->second))
+        return;
+  };
+  bool failing = true;  // the first read of event 5 fails
+  delivery_queue::resolver resolve =
+    [&](storage::queue_entry& e) -> std::optional<std::shared_ptr<const std::string>> {
+    if (e.seq == 5 && failing) {
+      failing = false;
+      return std::nullopt;
+    }
+    auto found = events.find(e.seq);
+    if (found == events.end())
+      return std::shared_ptr<const std::string>{};
+    e.event_id = found->second.event_id;
+    e.event = found->second.event;
+    return std::make_shared<const std::string>(found->second.payload);
+  };
+
+  delivery_queue q{16};
+  q.add_backlog(disk.size());
+  auto r = q.page(read, delivery_queue::page_budget, resolve);
+  EXPECT_EQ(r.orphaned, (std::vector<uint64_t>{3}));
+  EXPECT_EQ(r.unreadable, 1u) << "event 5 could not be read";
+  // Key "k": 2 is its head, 4 and 6 wait on disk behind it.
+  auto ready = q.take_ready(0, 10);
+  ASSERT_EQ(seqs(ready), (std::vector<uint64_t>{1, 2}));
+  EXPECT_EQ(*ready[0]->payload, R"({"n":1})");
+  EXPECT_EQ(ready[1]->entry.event_id, "evt_2");
+  EXPECT_EQ(ready[1]->entry.event, "optin_finalized");
+  EXPECT_TRUE(ready[1]->entry.shared);
+  // Once 2 is delivered, the key's next entry with an event (6, not the orphaned 4) follows.
+  q.remove(2);
+  r = q.page(read, delivery_queue::page_budget, resolve);
+  EXPECT_EQ(r.orphaned, (std::vector<uint64_t>{4}));
+  ready = q.take_ready(0, 10);
+  ASSERT_EQ(seqs(ready), (std::vector<uint64_t>{6}));
+  EXPECT_EQ(*ready[0]->payload, R"({"n":6})");
+
+  // Without a resolver such an entry cannot be read.
+  delivery_queue plain{16};
+  plain.add_backlog(disk.size());
+  r = plain.page(read);
+  EXPECT_EQ(r.unreadable, 6u);
+  EXPECT_EQ(plain.in_memory(), 0u);
+}
+
 } // namespace
 } // namespace hookwerk

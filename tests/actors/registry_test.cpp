@@ -1291,5 +1291,132 @@ TEST_F(self_check_test, frequent_checks_do_not_keep_an_idle_actor_alive) {
   EXPECT_EQ(ctx_->stats.stuck_hooks_repaired.load(), 0u);
 }
 
+
+/// The stored event record of `seq`, if any.
+std::optional<storage::event_record> stored_event(storage::store& db, uint64_t seq) {
+  auto v = db.get(storage::cf::events, storage::event_key(seq));
+  if (!v || !v->has_value())
+    return std::nullopt;
+  return storage::event_record::decode(**v);
+}
+
+TEST_F(registry_test, an_event_for_several_hooks_is_stored_once_and_their_entries_refer_to_it) {
+  close();
+  configure_ = [](actor_context& ctx) { ctx.delivery.retry_schedule = {std::chrono::hours{1}}; };
+  open({});
+  add_account("acme");
+  auto a = add_hook("acme", "crm", "optin_finalized");
+  auto b = add_hook("acme", "erp", "optin_finalized");
+  auto single = add_hook("acme", "one", "optout_finalized");
+  sender_.script({500, 500, 500});  // every first attempt fails; the retry is an hour away
+  ingest_cmd cmd;
+  cmd.items.push_back({"acme", "optin_finalized", R"({"n":1})", std::nullopt, std::string{"k"}});
+  cmd.items.push_back({"acme", "optout_finalized", R"({"n":2})", std::nullopt, std::nullopt});
+  auto r = ask<ingest_reply>(cmd);
+  ASSERT_TRUE(std::holds_alternative<ingest_reply>(r));
+  auto ids = std::get<ingest_reply>(r).ids;
+  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 3; }));
+
+  // The fanned-out event: one record with its payload and hooks ...
+  auto shared_seq = std::stoull(ids[0].substr(ids[0].size() - 16), nullptr, 16);
+  auto rec = stored_event(*store_, shared_seq);
+  ASSERT_TRUE(rec.has_value());
+  EXPECT_EQ(rec->event_id, ids[0]);
+  EXPECT_EQ(rec->event, "optin_finalized");
+  EXPECT_EQ(rec->payload, R"({"n":1})");
+  EXPECT_EQ(rec->hooks, (std::vector<uint64_t>{a, b}));
+  // ... and per hook a small entry in the reference form, its attempt recorded.
+  for (auto hook : {a, b}) {
+    ASSERT_TRUE(eventually([&] {
+      auto v = store_->get(storage::cf::queue, storage::hook_seq_key(hook, shared_seq));
+      auto e = v && v->has_value() ? storage::queue_entry::decode(**v) : std::nullopt;
+      return e && e->attempts == 1;
+    }));
+    auto v = store_->get(storage::cf::queue, storage::hook_seq_key(hook, shared_seq));
+    EXPECT_LE((*v)->size(), 20u);
+    auto e = storage::queue_entry::decode(**v);
+    EXPECT_TRUE(e->shared);
+    EXPECT_EQ(e->key, "k");
+    EXPECT_TRUE(e->payload.empty());
+  }
+  // An event for one hook keeps its own copy and writes no event record.
+  auto single_seq = std::stoull(ids[1].substr(ids[1].size() - 16), nullptr, 16);
+  EXPECT_FALSE(stored_event(*store_, single_seq).has_value());
+  auto own = store_->get(storage::cf::queue, storage::hook_seq_key(single, single_seq));
+  ASSERT_TRUE(own && own->has_value());
+  auto own_entry = storage::queue_entry::decode(**own);
+  ASSERT_TRUE(own_entry.has_value());
+  EXPECT_FALSE(own_entry->shared);
+  EXPECT_EQ(own_entry->payload, R"({"n":2})");
+
+  // While one hook still has its entry, compaction keeps the record; once neither has, it goes.
+  ASSERT_TRUE(std::holds_alternative<uint64_t>(ask<uint64_t>(delete_atom::value, std::string{"acme"}, a)));
+  ASSERT_TRUE(store_->compact(storage::cf::events));
+  EXPECT_TRUE(stored_event(*store_, shared_seq).has_value());
+  ASSERT_TRUE(std::holds_alternative<uint64_t>(ask<uint64_t>(delete_atom::value, std::string{"acme"}, b)));
+  EXPECT_TRUE(eventually([&] {
+    return store_->compact(storage::cf::events) && !stored_event(*store_, shared_seq).has_value();
+  }));
+}
+
+TEST_F(registry_test, a_fanned_out_event_record_goes_once_every_hook_delivered_it) {
+  add_account("acme");
+  auto a = add_hook("acme", "crm", "optin_finalized");
+  auto b = add_hook("acme", "erp", "optin_finalized");
+  sender_.script({200, 500});  // one hook delivers at once, the other after a retry
+  auto id = ingest_one("acme");
+  ASSERT_FALSE(id.empty());
+  auto seq = std::stoull(id.substr(id.size() - 16), nullptr, 16);
+  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 3; }));
+  for (const auto& req : sender_.requests())
+    EXPECT_EQ(*req.body, "{}");
+  expect_queue_and_buffer_emptied(a);
+  expect_queue_and_buffer_emptied(b);
+  EXPECT_TRUE(eventually([&] {
+    return store_->compact(storage::cf::events) && !stored_event(*store_, seq).has_value();
+  }));
+}
+
+TEST_F(registry_test, entries_referring_to_stored_events_are_delivered_after_a_restart) {
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  close();
+  // Left by an earlier run: two entries of shared events (one of them keyed), and one
+  // whose event record is gone (delivered before a crash of the machine lost its removal).
+  {
+    auto db = storage::store::open(dir_.sub("db"));
+    ASSERT_TRUE(db.has_value());
+    storage::batch b;
+    for (uint64_t seq : {3, 4, 5}) {
+      storage::queue_entry e;
+      e.seq = seq;
+      e.shared = true;
+      e.key = seq == 4 ? std::optional<std::string>{"k"} : std::nullopt;
+      e.ingested_at_ms = 1;
+      b.put(storage::cf::queue, storage::hook_seq_key(id, seq), e.encode());
+      if (seq == 5)
+        continue;
+      storage::event_record rec{"evt_shared_" + std::to_string(seq), "optin_finalized",
+                                "{\"seq\":" + std::to_string(seq) + "}", {id, id + 100}};
+      b.put(storage::cf::events, storage::event_key(seq), rec.encode());
+    }
+    ASSERT_TRUE((*db)->write(std::move(b), true));
+  }
+  reopen_with_entries(id, true, 6);
+  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 2; }));
+  std::map<std::string, std::string> bodies;
+  for (const auto& req : sender_.requests())
+    for (const auto& [name, value] : req.headers)
+      if (name == "webhook-id")
+        bodies[value] = *req.body;
+  EXPECT_EQ(bodies, (std::map<std::string, std::string>{{"evt_shared_3", R"({"seq":3})"},
+                                                        {"evt_shared_4", R"({"seq":4})"}}));
+  expect_queue_and_buffer_emptied(id);  // the orphaned entry is removed, not delivered
+  auto view = list("acme");
+  ASSERT_EQ(view.size(), 1u);
+  EXPECT_EQ(view[0].pending_events, 0u);
+  EXPECT_EQ(sender_.requests().size(), 2u);
+}
+
 } // namespace
 } // namespace hookwerk

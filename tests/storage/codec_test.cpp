@@ -108,5 +108,31 @@ TEST(storage_codec, rejects_malformed_values) {
   EXPECT_FALSE(decoder(huge).str(s));
 }
 
+
+TEST(storage_codec, varints_round_trip_and_stay_small) {
+  const uint64_t values[] = {0, 1, 127, 128, 16383, 16384, 1'765'000'000'000, UINT64_MAX};
+  encoder e;
+  for (auto v : values)
+    e.varint(v);
+  std::string bytes = e.data();
+  EXPECT_EQ(bytes.size(), 1u + 1 + 1 + 2 + 2 + 3 + 6 + 10);
+  decoder d(bytes);
+  for (auto v : values) {
+    uint64_t out = 0;
+    ASSERT_TRUE(d.varint(out));
+    EXPECT_EQ(out, v);
+  }
+  EXPECT_TRUE(d.at_end());
+  // Eleven bytes, or bits beyond 64, or a cut: rejected, nothing consumed.
+  for (auto bad : {std::string(10, '\xff') + "\x01", std::string(9, '\xff') + "\x02",
+                   std::string("\x80")}) {
+    decoder bd(bad);
+    uint64_t out = 7;
+    EXPECT_FALSE(bd.varint(out));
+    EXPECT_EQ(out, 7u);
+    EXPECT_EQ(bd.remaining(), bad.size());
+  }
+}
+
 } // namespace
 } // namespace hookwerk::storage

@@ -2,6 +2,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -266,6 +267,89 @@ TEST(storage_records_delivery, peek_reads_seq_and_key_without_the_rest) {
   EXPECT_FALSE(queue_entry::peek(std::string_view{encoded}.substr(0, 500)).has_value());
   EXPECT_FALSE(queue_entry::peek(std::string_view{encoded}.substr(0, encoded.size() - 30)).has_value());
   EXPECT_FALSE(queue_entry::peek("").has_value());
+}
+
+
+TEST(storage_records_delivery, a_shared_entry_keeps_only_its_own_part_and_round_trips) {
+  queue_entry q;
+  q.seq = 1'000'000;
+  q.event_id = "evt_1";  // in the event record, not in the entry
+  q.event = "optin_finalized";
+  q.payload = R"({"a":1})";
+  q.key = "customer-7";
+  q.ingested_at_ms = 1'765'000'000'000;
+  q.first_attempt_ms = 1'765'000'000'500;
+  q.attempts = 4;
+  q.shared = true;
+  auto encoded = q.encode();
+  EXPECT_EQ(static_cast<uint8_t>(encoded[0]), shared_entry_tag);
+  auto back = queue_entry::decode(encoded);
+  ASSERT_TRUE(back.has_value());
+  auto expected = q;
+  expected.event_id.clear();
+  expected.event.clear();
+  expected.payload.clear();
+  EXPECT_EQ(*back, expected);
+  auto head = queue_entry::peek(encoded);
+  ASSERT_TRUE(head.has_value());
+  EXPECT_EQ(head->seq, q.seq);
+  EXPECT_EQ(head->key, std::optional<std::string_view>{"customer-7"});
+
+  // A fresh keyless entry, as ingestion writes it for each hook: 13 bytes.
+  queue_entry fresh;
+  fresh.seq = 1'000'000;
+  fresh.ingested_at_ms = 1'765'000'000'000;
+  fresh.shared = true;
+  EXPECT_EQ(fresh.encode().size(), 13u);
+  EXPECT_EQ(queue_entry::decode(fresh.encode()), fresh);
+  EXPECT_FALSE(queue_entry::peek(fresh.encode())->key.has_value());
+}
+
+TEST(storage_records_delivery, a_malformed_shared_entry_is_rejected) {
+  queue_entry q;
+  q.seq = 9;
+  q.key = "k";
+  q.shared = true;
+  auto good = q.encode();
+  ASSERT_TRUE(queue_entry::decode(good).has_value());
+  for (size_t n = 0; n < good.size(); ++n) {
+    EXPECT_FALSE(queue_entry::decode(good.substr(0, n)).has_value()) << "cut at " << n;
+    EXPECT_FALSE(queue_entry::peek(good.substr(0, n)).has_value()) << "cut at " << n;
+  }
+  EXPECT_FALSE(queue_entry::decode(good + "x").has_value()) << "nothing may follow";
+  auto bad_flags = good;
+  bad_flags[2] = 2;  // tag, seq 9, flags
+  EXPECT_FALSE(queue_entry::decode(bad_flags).has_value());
+  // seq 9, no key, ingested at 1, never attempted, 2^33 - 1 attempts (over 32 bits).
+  std::string huge_attempts{static_cast<char>(shared_entry_tag)};
+  huge_attempts += std::string("\x09\x00\x01\x00", 4) + "\xff\xff\xff\xff\x1f";
+  EXPECT_FALSE(queue_entry::decode(huge_attempts).has_value());
+}
+
+TEST(storage_records_delivery, an_event_record_round_trips_with_its_hooks_sorted) {
+  event_record r;
+  r.event_id = "evt_7";
+  r.event = "optout_finalized";
+  r.payload = std::string(300, 'p');
+  r.hooks = {900, 3, 70000, 4, UINT64_MAX};
+  auto encoded = r.encode();
+  auto back = event_record::decode(encoded);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(back->hooks, (std::vector<uint64_t>{3, 4, 900, 70000, UINT64_MAX}));
+  EXPECT_EQ(back->payload, r.payload);
+  EXPECT_EQ(back->event_id, "evt_7");
+  EXPECT_EQ(back->event, "optout_finalized");
+
+  // 100 hooks with neighbouring ids take about a byte each.
+  event_record many;
+  many.payload = std::string(300, 'p');
+  for (uint64_t id = 1000; id < 1100; ++id)
+    many.hooks.push_back(id);
+  EXPECT_LT(many.encode().size(), 300u + 100u + 16u);
+
+  for (size_t n = 0; n < encoded.size(); ++n)
+    EXPECT_FALSE(event_record::decode(encoded.substr(0, n)).has_value()) << "cut at " << n;
+  EXPECT_FALSE(event_record::decode(encoded + "x").has_value());
 }
 
 } // namespace

@@ -74,8 +74,98 @@ TEST(storage_store, writes_schema_version_on_first_open) {
   auto v = db->get(cf::meta, meta_key::schema_version);
   ASSERT_TRUE(v);
   ASSERT_TRUE(v->has_value());
-  EXPECT_EQ(**v, std::string("\0\0\0\x01", 4));
+  EXPECT_EQ(**v, std::string("\0\0\0\x02", 4));
   EXPECT_EQ(db->path(), tmp.path());
+}
+
+TEST(storage_store, a_directory_of_layout_1_is_opened_and_marked_as_layout_2) {
+  temp_dir tmp;
+  queue_entry own;
+  own.seq = 3;
+  own.event_id = "evt_3";
+  own.event = "optin_finalized";
+  own.payload = "{}";
+  {
+    auto db = open_ok(tmp.path());
+    ASSERT_TRUE(db);
+    batch b;
+    b.put(cf::meta, std::string(meta_key::schema_version), std::string("\0\0\0\x01", 4));
+    b.put(cf::queue, hook_seq_key(1, 3), own.encode());
+    ASSERT_TRUE(db->write(std::move(b), true));
+  }
+  auto db = open_ok(tmp.path());
+  ASSERT_TRUE(db);
+  auto v = db->get(cf::meta, meta_key::schema_version);
+  ASSERT_TRUE(v && v->has_value());
+  EXPECT_EQ(**v, std::string("\0\0\0\x02", 4));
+  auto entry = db->get(cf::queue, hook_seq_key(1, 3));
+  ASSERT_TRUE(entry && entry->has_value());
+  EXPECT_EQ(queue_entry::decode(**entry), own);
+}
+
+TEST(storage_store, a_directory_of_a_newer_layout_is_refused) {
+  temp_dir tmp;
+  {
+    auto db = open_ok(tmp.path());
+    ASSERT_TRUE(db);
+    put(*db, cf::meta, std::string(meta_key::schema_version), std::string("\0\0\0\x03", 4));
+  }
+  auto refused = store::open(tmp.path());
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code(), errc::storage_failed);
+  EXPECT_NE(refused.error().message().find("schema version 3, written by a newer release"),
+            std::string::npos)
+    << refused.error().message();
+}
+
+TEST(storage_store, compaction_drops_an_event_record_once_no_entry_refers_to_it) {
+  temp_dir tmp;
+  auto db = open_ok(tmp.path());
+  ASSERT_TRUE(db);
+  auto event = [](uint64_t seq) {
+    return event_record{"evt_" + std::to_string(seq), "optin_finalized", "{}", {1, 2}}.encode();
+  };
+  queue_entry ref;
+  ref.shared = true;
+  batch b;
+  for (uint64_t seq = 10; seq < 14; ++seq) {
+    b.put(cf::events, event_key(seq), event(seq));
+    ref.seq = seq;
+    b.put(cf::queue, hook_seq_key(1, seq), ref.encode());
+    b.put(cf::queue, hook_seq_key(2, seq), ref.encode());
+  }
+  b.put(cf::events, event_key(20), "unreadable");
+  ASSERT_TRUE(db->write(std::move(b), true));
+
+  // 10: both entries gone. 11: hook 2's moved to its buffer. 12: hook 1's gone only.
+  // 13: untouched.
+  batch done;
+  for (uint64_t hook : {1, 2})
+    done.erase(cf::queue, hook_seq_key(hook, 10));
+  done.erase(cf::queue, hook_seq_key(1, 11));
+  done.erase(cf::queue, hook_seq_key(2, 11));
+  ref.seq = 11;
+  done.put(cf::buffer, hook_seq_key(2, 11), ref.encode());
+  done.erase(cf::queue, hook_seq_key(1, 12));
+  ASSERT_TRUE(db->write(std::move(done), false));
+  ASSERT_TRUE(db->compact(cf::events));
+  auto left = scan_all(*db, cf::events, {}, {});
+  std::vector<std::string> keys;
+  for (const auto& [k, v] : left)
+    keys.push_back(k);
+  EXPECT_EQ(keys, (std::vector<std::string>{event_key(11), event_key(12), event_key(13),
+                                            event_key(20)}))
+    << "an unreadable record is kept";
+
+  // Deleting the hooks (range deletes) lets the rest go.
+  batch gone;
+  erase_hook(gone, 1);
+  erase_hook(gone, 2);
+  ASSERT_TRUE(db->write(std::move(gone), false));
+  ASSERT_TRUE(db->compact(cf::events));
+  left = scan_all(*db, cf::events, {}, {});
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].first, event_key(20));
 }
 
 TEST(storage_store, batch_erase_and_erase_range) {
