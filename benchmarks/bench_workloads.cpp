@@ -21,6 +21,7 @@ constexpr double ns_per_s = 1e9;
 constexpr double ns_per_ms = 1e6;
 const std::string ingest_path = "/v1/events";
 const std::string create_path = "/webservice/webservice/json/CreateWebHook";
+const std::string log_bytes_metric = "hookwerk_storage_written_bytes_total";
 
 std::string fmt(const char* format, double v) {
   char buf[64];
@@ -367,6 +368,9 @@ struct delivery_outcome {
   half_stats half;
   cpu_meter cpu;
   double failed_attempts = -1;  ///< the server's hookwerk_deliveries_total{outcome="failure"}
+  /// Growth of the server's hookwerk_storage_written_bytes_total over the measured window;
+  /// -1 when the server does not expose it (an older server).
+  double log_bytes = -1;
 };
 
 delivery_outcome run_delivery(bench_run& run, const delivery_plan& plan) {
@@ -462,8 +466,18 @@ delivery_outcome run_delivery(bench_run& run, const delivery_plan& plan) {
       return accepted * healthy_per_event < healthy.deliveries() + window;
     };
   }
-  spec.on_window_start = [&] { out.cpu.start(); };
-  spec.on_window_end = [&] { out.cpu.stop(); };
+  // The scrapes run on this thread, outside the CPU window.
+  double log_bytes_start = -1;
+  spec.on_window_start = [&] {
+    log_bytes_start = metric(scrape_metrics(c), log_bytes_metric);
+    out.cpu.start();
+  };
+  spec.on_window_end = [&] {
+    out.cpu.stop();
+    const double end = metric(scrape_metrics(c), log_bytes_metric);
+    if (log_bytes_start >= 0 && end >= 0)
+      out.log_bytes = end - log_bytes_start;
+  };
   spec.on_progress = progress_for(plan.label, opt.warmup_s + opt.duration_s, [&] {
     return "delivered " + std::to_string(healthy.distinct());
   });
@@ -797,7 +811,14 @@ void run_fanout(bench_run& run) {
       throw std::runtime_error("fanout " + std::to_string(f) +
                                ": nothing was delivered in the measured window");
     run.fanout_half[f] = o.half;
-    add_delivery_figures(run, "fanout", "F=" + std::to_string(f) + " ", o, true);
+    const std::string prefix = "F=" + std::to_string(f) + " ";
+    add_delivery_figures(run, "fanout", prefix, o, true);
+    if (o.log_bytes < 0)
+      run.note("fanout F=" + std::to_string(f) + ": the server has no " + log_bytes_metric +
+               ", so no log bytes per event");
+    else if (o.load.ok_in_window > 0)
+      run.add("fanout", prefix + "log bytes per event",
+              o.log_bytes / static_cast<double>(o.load.ok_in_window), "bytes");
   }
 }
 
