@@ -124,6 +124,11 @@ std::string metrics_text(const registry_stats& registry, const metrics& m, int64
   w.header("hookwerk_storage_recoveries_total", "counter",
            "Times the database accepted writes again after failing.");
   w.sample("hookwerk_storage_recoveries_total", "", storage.recoveries);
+
+  w.header("hookwerk_storage_written_bytes_total", "counter",
+           "Bytes written to the database's write-ahead log: the size of RocksDB's write "
+           "batches of every successful write (the log adds a few bytes of framing).");
+  w.sample("hookwerk_storage_written_bytes_total", "", storage.written_bytes);
   return w.take();
 }
 

@@ -44,12 +44,15 @@ double to_double(const std::string& flag, const std::string& v, double lo, doubl
 }
 
 void apply_smoke_defaults(options& o) {
-  o.workloads = {"ingest", "batch", "e2e", "latency", "fanout", "isolation", "scale"};
+  o.workloads = {"ingest", "batch", "e2e", "latency", "fanout", "fanout-latency", "isolation",
+                 "scale"};
   o.duration_s = 1;
   o.warmup_s = 0.3;
   o.connections = 4;
   o.hooks = 10;
   o.fanout = {5};
+  o.fanout_latency_hooks = 5;
+  o.fanout_latency_rate = 20;
   o.isolation_hooks = 10;
   o.batch_size = 10;
   o.window = 200;
@@ -61,8 +64,9 @@ void apply_smoke_defaults(options& o) {
 } // namespace
 
 const std::vector<std::string>& known_workloads() {
-  static const std::vector<std::string> names{"ingest",  "batch",  "e2e",      "latency",
-                                              "fanout",  "isolation", "scale"};
+  static const std::vector<std::string> names{"ingest", "batch", "e2e",
+                                              "latency", "fanout", "fanout-latency",
+                                              "isolation", "scale"};
   return names;
 }
 
@@ -77,7 +81,11 @@ Workloads (run in this order; each gets a fresh server and data dir):
   e2e        --hooks hooks, each event to exactly one (round robin): deliveries/s, e2e latency,
              delivered/accepted after draining
   latency    open loop at --rate-fraction of the e2e saturation: e2e latency from intended send time
-  fanout     each event to F hooks, for each F in --fanout: deliveries/s, e2e latency
+  fanout     each event to F hooks, for each F in --fanout: deliveries/s, e2e latency, bytes
+             written to the server's log per event
+  fanout-latency
+             each event to --fanout-latency-hooks hooks, open loop at --fanout-latency-rate
+             events/s: latency of every delivery from its event's intended send time
   isolation  --isolation-hooks hooks, half of them on a receiver that never answers: the healthy
              half compared with the same half when all are healthy
   scale      register --hooks-scale hooks through the API, server RSS, restart-to-ready time
@@ -85,7 +93,7 @@ A raw baseline (the same generator POSTing the same bodies straight to the recei
 every rate and latency is also shown as a ratio to it.
 
 Flags:
-  --workloads=LIST      comma-separated, default ingest,batch,e2e,latency,fanout,isolation
+  --workloads=LIST      comma-separated, default every workload but scale
   --server PATH         hookwerk binary (default: hookwerk next to this binary)
   --server-arg ARG      extra flag for hookwerk serve (repeatable, e.g. --server-arg=--workers=2)
   --target URL          use a running server (http://HOST:PORT) instead of starting one;
@@ -96,6 +104,11 @@ Flags:
   --connections C       generator keep-alive connections (default 16)
   --hooks H             hooks of e2e and latency (default 100)
   --fanout LIST         hooks per event for fanout (default 10,100)
+  --fanout-latency-hooks F
+                        hooks per event for fanout-latency (default 100)
+  --fanout-latency-rate R
+                        fanout-latency: events/s sent, open loop (default 80, i.e. 8000
+                        deliveries/s at 100 hooks)
   --isolation-hooks F   hooks of the isolation run, half of them blackholed (default 100)
   --batch-size N        events per NDJSON batch (default 100)
   --rate-fraction F     latency: fraction of the e2e saturation to send at (default 0.5)
@@ -107,7 +120,8 @@ Flags:
   --sink-delay MS       receivers answer after MS milliseconds (default 0)
   --client-threads N    generator io threads (default 1)
   --sink-threads N      receiver io threads (default 1)
-  --drain-timeout SEC   most time to wait for outstanding deliveries after a run (default 120)
+  --drain-timeout SEC   most time to wait for outstanding deliveries after a run (default 120;
+                        fanout-latency waits at most 15 s and counts the rest as undelivered)
   --json FILE           also write every figure, the machine and the configuration as JSON
   --smoke               about 1-2 s per workload with tiny sizes, all workloads incl. scale (CI)
   --help                this text
@@ -144,7 +158,7 @@ std::string parse_options(int argc, char** argv, options& out) {
     }
 
     options o;
-    o.workloads = {"ingest", "batch", "e2e", "latency", "fanout", "isolation"};
+    o.workloads = {"ingest", "batch", "e2e", "latency", "fanout", "fanout-latency", "isolation"};
     for (const auto& [name, value] : given) {
       if (name == "--smoke")
         o.smoke = true;
@@ -188,6 +202,12 @@ std::string parse_options(int argc, char** argv, options& out) {
            if (o.fanout.empty())
              throw std::invalid_argument(f + ": empty list");
          }},
+        {"--fanout-latency-hooks",
+         [&](auto& f, auto& v) {
+           o.fanout_latency_hooks = static_cast<int>(to_int(f, v, 1, 100000));
+         }},
+        {"--fanout-latency-rate",
+         [&](auto& f, auto& v) { o.fanout_latency_rate = to_double(f, v, 0.01, 1e6); }},
         {"--isolation-hooks",
          [&](auto& f, auto& v) { o.isolation_hooks = static_cast<int>(to_int(f, v, 2, 100000)); }},
         {"--batch-size",

@@ -8,7 +8,7 @@ namespace hookwerk::bench {
 /// Everything the command line sets. Defaults are written beside each field; --smoke swaps in
 /// tiny ones (see apply_smoke_defaults in bench_options.cpp) that explicit flags still override.
 struct options {
-  std::vector<std::string> workloads;  // Default: ingest,batch,e2e,latency,fanout,isolation
+  std::vector<std::string> workloads;  // Default: every workload but scale
   std::string server_path;             // Default: hookwerk next to this binary
   std::vector<std::string> server_args;  // Default: none (extra flags for hookwerk serve)
   std::string target;                  // Default: empty = start servers ourselves
@@ -19,6 +19,8 @@ struct options {
   int connections = 16;                // Default: 16
   int hooks = 100;                     // Default: 100 (e2e, latency)
   std::vector<int> fanout{10, 100};    // Default: 10,100
+  int fanout_latency_hooks = 100;      // Default: 100 (hooks per event of fanout-latency)
+  double fanout_latency_rate = 80;     // Default: 80 events/s (fanout-latency, open loop)
   int isolation_hooks = 100;           // Default: 100
   int batch_size = 100;                // Default: 100
   double rate_fraction = 0.5;          // Default: 0.5

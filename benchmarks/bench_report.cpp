@@ -128,6 +128,9 @@ void write_json(const std::string& path, const run_record& run, const std::vecto
   for (int f : o.fanout)
     w.value(f);
   w.end_array();
+  w.member("fanout_latency_hooks", o.fanout_latency_hooks);
+  w.key("fanout_latency_rate");
+  json_number(w, o.fanout_latency_rate);
   w.member("isolation_hooks", o.isolation_hooks);
   w.member("batch_size", o.batch_size);
   w.key("rate_fraction");

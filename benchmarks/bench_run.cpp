@@ -77,9 +77,9 @@ int run_bench(int argc, char** argv) {
 
   using runner = void (*)(bench_run&);
   const std::map<std::string, runner> runners{
-      {"ingest", run_ingest},   {"batch", run_batch},         {"e2e", run_e2e},
-      {"latency", run_latency}, {"fanout", run_fanout},       {"isolation", run_isolation},
-      {"scale", run_scale}};
+      {"ingest", run_ingest},   {"batch", run_batch},   {"e2e", run_e2e},
+      {"latency", run_latency}, {"fanout", run_fanout}, {"fanout-latency", run_fanout_latency},
+      {"isolation", run_isolation}, {"scale", run_scale}};
 
   auto& failures = run.rec.failures;
   bool raw_ok = false;

@@ -21,6 +21,10 @@ constexpr double ns_per_s = 1e9;
 constexpr double ns_per_ms = 1e6;
 const std::string ingest_path = "/v1/events";
 const std::string create_path = "/webservice/webservice/json/CreateWebHook";
+const std::string log_bytes_metric = "hookwerk_storage_written_bytes_total";
+/// fanout-latency: most time to wait after the load for the deliveries still owed, so that late
+/// ones count in the latency tail; what has not arrived by then is counted as undelivered.
+constexpr double late_delivery_wait_s = 15;
 
 std::string fmt(const char* format, double v) {
   char buf[64];
@@ -113,7 +117,8 @@ struct server_handle {
 /// selected workloads create (the benchmark measures throughput, not these
 /// bounds); a --server-arg given later overrides them.
 std::vector<std::string> bound_args(const options& opt) {
-  uint64_t hooks = static_cast<uint64_t>(std::max(opt.hooks, opt.isolation_hooks));
+  uint64_t hooks = static_cast<uint64_t>(
+      std::max({opt.hooks, opt.isolation_hooks, opt.fanout_latency_hooks}));
   for (int f : opt.fanout)
     hooks = std::max(hooks, static_cast<uint64_t>(f));
   const auto n = static_cast<uint64_t>(opt.hooks_scale);
@@ -344,7 +349,7 @@ void append_batch(std::string& out, const std::string& prefix, const payload_mak
 }
 
 // ---------------------------------------------------------------------------------------------
-// Delivery runs (e2e, latency, fanout, isolation)
+// Delivery runs (e2e, latency, fanout, fanout-latency, isolation)
 
 struct delivery_plan {
   std::string label;
@@ -352,6 +357,10 @@ struct delivery_plan {
   int blackholed = 0;              ///< the last `blackholed` hooks point at a blackhole receiver
   bool one_hook_per_event = false; ///< each event goes to exactly one hook, round robin
   double rate = 0;                 ///< events/s open loop; 0 = closed loop with --window
+  /// Latency of every delivery of the events due in the window (intended send time), also of
+  /// those arriving after it; otherwise of the deliveries arriving in the window.
+  bool latency_by_send_time = false;
+  double drain_limit_s = 0;        ///< most wait for owed deliveries; 0 = --drain-timeout
 };
 
 struct delivery_outcome {
@@ -361,12 +370,16 @@ struct delivery_outcome {
   uint64_t duplicates = 0;
   uint64_t blackhole_requests = 0;
   uint64_t hooks_mismatch = 0;
+  uint64_t arrived_late = 0;  ///< latency_by_send_time: deliveries of window events after it
   double drain_s = 0;
   double deliveries_per_s = 0;
   histogram e2e;
   half_stats half;
   cpu_meter cpu;
   double failed_attempts = -1;  ///< the server's hookwerk_deliveries_total{outcome="failure"}
+  /// Growth of the server's hookwerk_storage_written_bytes_total over the measured window;
+  /// -1 when the server does not expose it (an older server).
+  double log_bytes = -1;
 };
 
 delivery_outcome run_delivery(bench_run& run, const delivery_plan& plan) {
@@ -462,8 +475,18 @@ delivery_outcome run_delivery(bench_run& run, const delivery_plan& plan) {
       return accepted * healthy_per_event < healthy.deliveries() + window;
     };
   }
-  spec.on_window_start = [&] { out.cpu.start(); };
-  spec.on_window_end = [&] { out.cpu.stop(); };
+  // The scrapes run on this thread, outside the CPU window.
+  double log_bytes_start = -1;
+  spec.on_window_start = [&] {
+    log_bytes_start = metric(scrape_metrics(c), log_bytes_metric);
+    out.cpu.start();
+  };
+  spec.on_window_end = [&] {
+    out.cpu.stop();
+    const double end = metric(scrape_metrics(c), log_bytes_metric);
+    if (log_bytes_start >= 0 && end >= 0)
+      out.log_bytes = end - log_bytes_start;
+  };
   spec.on_progress = progress_for(plan.label, opt.warmup_s + opt.duration_s, [&] {
     return "delivered " + std::to_string(healthy.distinct());
   });
@@ -477,7 +500,8 @@ delivery_outcome run_delivery(bench_run& run, const delivery_plan& plan) {
   auto last_change = t0;
   auto last_seen = healthy.distinct();
   auto next_print = t0 + static_cast<int64_t>(ns_per_s);
-  const double stall_s = std::min(opt.drain_timeout_s, 30.0);
+  const double drain_limit_s = plan.drain_limit_s > 0 ? plan.drain_limit_s : opt.drain_timeout_s;
+  const double stall_s = std::min(drain_limit_s, 30.0);
   while (healthy.distinct() < out.expected && !g_interrupted.load()) {
     std::this_thread::sleep_for(std::chrono::milliseconds{20});
     auto now = now_ns();
@@ -486,7 +510,7 @@ delivery_outcome run_delivery(bench_run& run, const delivery_plan& plan) {
       last_seen = seen;
       last_change = now;
     }
-    if (static_cast<double>(now - t0) / ns_per_s > opt.drain_timeout_s ||
+    if (static_cast<double>(now - t0) / ns_per_s > drain_limit_s ||
         static_cast<double>(now - last_change) / ns_per_s > stall_s)
       break;
     if (now >= next_print) {
@@ -511,12 +535,22 @@ delivery_outcome run_delivery(bench_run& run, const delivery_plan& plan) {
   auto records = healthy.records();
   histogram half_hist;
   uint64_t in_window = 0, half_in_window = 0;
+  const auto in_measured = [&](int64_t ns) {
+    return ns >= out.load.window_start_ns && ns < out.load.window_end_ns;
+  };
   for (const auto& r : records) {
-    if (r.duplicate || r.arrived_ns < out.load.window_start_ns ||
-        r.arrived_ns >= out.load.window_end_ns)
+    if (r.duplicate)
+      continue;
+    if (plan.latency_by_send_time && in_measured(r.sent_ns)) {
+      out.e2e.record(r.arrived_ns - r.sent_ns);
+      if (r.arrived_ns >= out.load.window_end_ns)
+        ++out.arrived_late;
+    }
+    if (!in_measured(r.arrived_ns))
       continue;
     ++in_window;
-    out.e2e.record(r.arrived_ns - r.sent_ns);
+    if (!plan.latency_by_send_time)
+      out.e2e.record(r.arrived_ns - r.sent_ns);
     if (first_half.count(r.hook_id)) {
       ++half_in_window;
       half_hist.record(r.arrived_ns - r.sent_ns);
@@ -797,8 +831,36 @@ void run_fanout(bench_run& run) {
       throw std::runtime_error("fanout " + std::to_string(f) +
                                ": nothing was delivered in the measured window");
     run.fanout_half[f] = o.half;
-    add_delivery_figures(run, "fanout", "F=" + std::to_string(f) + " ", o, true);
+    const std::string prefix = "F=" + std::to_string(f) + " ";
+    add_delivery_figures(run, "fanout", prefix, o, true);
+    if (o.log_bytes < 0)
+      run.note("fanout F=" + std::to_string(f) + ": the server has no " + log_bytes_metric +
+               ", so no log bytes per event");
+    else if (o.load.ok_in_window > 0)
+      run.add("fanout", prefix + "log bytes per event",
+              o.log_bytes / static_cast<double>(o.load.ok_in_window), "bytes");
   }
+}
+
+void run_fanout_latency(bench_run& run) {
+  const std::string w = "fanout-latency";
+  delivery_plan plan;
+  plan.label = w;
+  plan.hooks = run.opt.fanout_latency_hooks;
+  plan.rate = run.opt.fanout_latency_rate;
+  plan.latency_by_send_time = true;
+  plan.drain_limit_s = std::min(run.opt.drain_timeout_s, late_delivery_wait_s);
+  auto o = run_delivery(run, plan);
+  if (o.deliveries_per_s <= 0)
+    throw std::runtime_error(w + ": nothing was delivered in the measured window");
+  run.add(w, "hooks per event", plan.hooks, "");
+  run.add(w, "offered events/s", plan.rate, "/s");
+  run.add(w, "offered deliveries/s", plan.rate * plan.hooks, "/s");
+  add_delivery_figures(run, w, "", o, false);
+  run.add(w, "unanswered requests", static_cast<double>(o.load.unanswered), "");
+  run.add(w, "undelivered after waiting up to " + fmt("%.0f", plan.drain_limit_s) + " s",
+          static_cast<double>(o.expected - std::min(o.expected, o.delivered)), "");
+  run.add(w, "deliveries arriving after the window", static_cast<double>(o.arrived_late), "");
 }
 
 void run_isolation(bench_run& run) {

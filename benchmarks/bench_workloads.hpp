@@ -56,6 +56,7 @@ void run_batch(bench_run& run);
 void run_e2e(bench_run& run);
 void run_latency(bench_run& run);
 void run_fanout(bench_run& run);
+void run_fanout_latency(bench_run& run);
 void run_isolation(bench_run& run);
 void run_scale(bench_run& run);
 

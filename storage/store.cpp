@@ -348,12 +348,12 @@ expected<std::optional<std::string>> store::get(cf family, std::string_view key)
 }
 
 status store::write(batch&& b, bool sync) {
-  auto result = write_all({&b}, sync);
+  auto written = write_all({&b}, sync);
   b.clear();
-  return result;
+  return written ? status::ok() : written.error();
 }
 
-status store::write_all(const std::vector<const batch*>& batches, bool sync) {
+expected<uint64_t> store::write_all(const std::vector<const batch*>& batches, bool sync) {
   without_perf_counts();
   std::size_t reserve = 64;
   for (const auto* b : batches)
@@ -376,7 +376,7 @@ status store::write_all(const std::vector<const batch*>& batches, bool sync) {
   write_options.sync = sync;
   auto s = impl_->db->Write(write_options, &wb);
   if (s.ok())
-    return status::ok();
+    return uint64_t{wb.GetDataSize()};
   auto result = write_failed(s);
   if (result.code() == errc::storage_failed)
     impl_->failed_wal.store(current_wal(impl_->db));

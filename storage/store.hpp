@@ -63,8 +63,10 @@ public:
 
   /// Applies all of `batches`, in order, as one atomic write without
   /// consuming them (so a caller can keep them when the write fails).
-  /// Errors as for write().
-  status write_all(const std::vector<const batch*>& batches, bool sync);
+  /// Returns the data size of the RocksDB WriteBatch written: the record the
+  /// write-ahead log received, without the log's own framing. Errors as for
+  /// write().
+  expected<uint64_t> write_all(const std::vector<const batch*>& batches, bool sync);
 
   /// Asks RocksDB to leave the read-only state a failed write left it in
   /// (DB::Resume: flushes the memtables, starts a new write-ahead log).

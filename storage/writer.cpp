@@ -79,6 +79,7 @@ writer_stats writer::stats() const {
   s.groups = groups_.load();
   s.synced_groups = synced_groups_.load();
   s.batches = batches_.load();
+  s.written_bytes = written_bytes_.load();
   s.failed_groups = failed_groups_.load();
   s.recoveries = recoveries_.load();
   s.healthy = healthy();
@@ -132,12 +133,14 @@ void writer::run() {
       parts.push_back(&p.work);
       sync = sync || p.work.needs() == batch::durability::synced;
     }
-    auto result = store_.write_all(parts, sync);
-    if (result) {
+    auto written = store_.write_all(parts, sync);
+    status result = written ? status::ok() : written.error();
+    if (written) {
       groups_.fetch_add(1);
       if (sync)
         synced_groups_.fetch_add(1);
       batches_.fetch_add(group.size());
+      written_bytes_.fetch_add(*written);
     } else {
       failed_groups_.fetch_add(1);
       if (result.code() == errc::storage_failed) {

@@ -46,6 +46,9 @@ struct writer_stats {
   uint64_t groups = 0;         ///< Groups written successfully.
   uint64_t synced_groups = 0;  ///< Those of them written with an fsync.
   uint64_t batches = 0;        ///< Batches contained in those groups.
+  /// Bytes of the batches written (RocksDB's WriteBatch data of those groups),
+  /// ~ what the log received: it adds a 7-byte header per 32 KiB or less.
+  uint64_t written_bytes = 0;
   uint64_t failed_groups = 0;  ///< Groups whose write failed.
   uint64_t largest_batch_ops = 0;    ///< Most operations in one submitted batch.
   uint64_t largest_batch_bytes = 0;  ///< Largest batch::byte_size() submitted.
@@ -161,6 +164,7 @@ private:
   std::atomic<uint64_t> groups_{0};
   std::atomic<uint64_t> synced_groups_{0};
   std::atomic<uint64_t> batches_{0};
+  std::atomic<uint64_t> written_bytes_{0};
   std::atomic<uint64_t> failed_groups_{0};
   std::atomic<uint64_t> recoveries_{0};
   uint64_t largest_batch_ops_ = 0;    // guarded by mutex_

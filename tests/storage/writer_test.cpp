@@ -293,6 +293,34 @@ TEST(storage_writer, a_group_is_synced_unless_every_batch_in_it_is_relaxed) {
   EXPECT_EQ(merged.needs(), batch::durability::synced);
 }
 
+// written_bytes counts what RocksDB's write batches held: the batches' keys and values plus a
+// little framing (a header, and per operation its type, family and lengths), relaxed writes too.
+TEST(storage_writer, written_bytes_grow_by_at_least_each_written_batch) {
+  temp_dir tmp;
+  auto db = open_ok(tmp.path());
+  ASSERT_TRUE(db);
+  writer w(*db);
+  outcomes seen;
+  EXPECT_EQ(w.stats().written_bytes, 0u);
+
+  batch two;
+  two.put(cf::queue, "a", std::string(1000, 'v'));
+  two.erase(cf::queue, "b");
+  const auto two_bytes = two.byte_size();
+  w.submit(std::move(two), seen.track(0));
+  ASSERT_TRUE(seen.wait_for(1));
+  const auto after_two = w.stats().written_bytes;
+  EXPECT_GE(after_two, two_bytes);
+  EXPECT_LT(after_two, two_bytes + 64) << "the batch's data, not more";
+
+  auto relaxed = relaxed_put(cf::queue, "c", std::string(500, 'w'));
+  const auto relaxed_bytes = relaxed.byte_size();
+  w.submit(std::move(relaxed), seen.track(1));
+  ASSERT_TRUE(seen.wait_for(2));
+  EXPECT_EQ(seen.failures(), 0u);
+  EXPECT_GE(w.stats().written_bytes, after_two + relaxed_bytes);
+}
+
 // A relaxed write is in RocksDB's log once its callback ran: a process that dies right after
 // (no close, no flush) leaves it on disk.
 TEST(storage_writer, a_relaxed_write_survives_the_death_of_the_process) {

@@ -2,6 +2,7 @@
 // and the rejections (400, 401, 405, 413), each checked against what a real receiver gets.
 #include "system/delivery_support.hpp"
 #include "system/harness.hpp"
+#include "system/outage_support.hpp"
 #include "system/receiver.hpp"
 
 #include <gtest/gtest.h>
@@ -70,6 +71,24 @@ TEST_F(Ingest, ASingleEventIsAnsweredWithItsIdAndTheNumberOfHooksItWasQueuedFor)
   }
   EXPECT_EQ(count_with_webhook_id(rx1.requests(), none.id), 0u)
       << "the event accepted before the hook existed is not delivered to it";
+}
+
+// The 202 comes after the event's write, so by then the log has taken at least its payload.
+TEST_F(Ingest, AnAcceptedEventIsCountedInTheBytesWrittenToTheLog) {
+  receiver rx;
+  hook_cleanup cleanup(server());
+  const auto event = fresh_event();
+  webhook hook;
+  ASSERT_TRUE(add_hook(server(), cleanup, acme, event, rx.url("/log"), hook));
+
+  const auto before = outage::metric_sum(server(), "hookwerk_storage_written_bytes_total");
+  ASSERT_TRUE(before) << "no hookwerk_storage_written_bytes_total in /metrics";
+  const std::string payload = R"({"pad":")" + std::string(1000, 'x') + R"("})";
+  accepted_event a;
+  ASSERT_TRUE(post_event(server(), acme.username, event, payload, a));
+  const auto after = outage::metric_sum(server(), "hookwerk_storage_written_bytes_total");
+  ASSERT_TRUE(after);
+  EXPECT_GE(*after - *before, static_cast<double>(payload.size()));
 }
 
 TEST_F(Ingest, AJsonArrayIsABatchWithOneIdPerInputInInputOrder) {
