@@ -129,6 +129,12 @@ std::string metrics_text(const registry_stats& registry, const metrics& m, int64
            "Bytes written to the database's write-ahead log: the size of RocksDB's write "
            "batches of every successful write (the log adds a few bytes of framing).");
   w.sample("hookwerk_storage_written_bytes_total", "", storage.written_bytes);
+
+  w.header("hookwerk_storage_synced_written_bytes_total", "counter",
+           "Of hookwerk_storage_written_bytes_total, the bytes of writes that waited for an "
+           "fsync: ingestion, changes of webhooks and accounts, deactivations (not delivery "
+           "outcomes).");
+  w.sample("hookwerk_storage_synced_written_bytes_total", "", storage.synced_written_bytes);
   return w.take();
 }
 

@@ -22,6 +22,7 @@ constexpr double ns_per_ms = 1e6;
 const std::string ingest_path = "/v1/events";
 const std::string create_path = "/webservice/webservice/json/CreateWebHook";
 const std::string log_bytes_metric = "hookwerk_storage_written_bytes_total";
+const std::string synced_log_bytes_metric = "hookwerk_storage_synced_written_bytes_total";
 /// fanout-latency: most time to wait after the load for the deliveries still owed, so that late
 /// ones count in the latency tail; what has not arrived by then is counted as undelivered.
 constexpr double late_delivery_wait_s = 15;
@@ -380,6 +381,8 @@ struct delivery_outcome {
   /// Growth of the server's hookwerk_storage_written_bytes_total over the measured window;
   /// -1 when the server does not expose it (an older server).
   double log_bytes = -1;
+  /// The same of hookwerk_storage_synced_written_bytes_total (ingestion, not outcomes).
+  double synced_log_bytes = -1;
 };
 
 delivery_outcome run_delivery(bench_run& run, const delivery_plan& plan) {
@@ -477,15 +480,22 @@ delivery_outcome run_delivery(bench_run& run, const delivery_plan& plan) {
   }
   // The scrapes run on this thread, outside the CPU window.
   double log_bytes_start = -1;
+  double synced_log_bytes_start = -1;
   spec.on_window_start = [&] {
-    log_bytes_start = metric(scrape_metrics(c), log_bytes_metric);
+    auto m = scrape_metrics(c);
+    log_bytes_start = metric(m, log_bytes_metric);
+    synced_log_bytes_start = metric(m, synced_log_bytes_metric);
     out.cpu.start();
   };
   spec.on_window_end = [&] {
     out.cpu.stop();
-    const double end = metric(scrape_metrics(c), log_bytes_metric);
+    auto m = scrape_metrics(c);
+    const double end = metric(m, log_bytes_metric);
     if (log_bytes_start >= 0 && end >= 0)
       out.log_bytes = end - log_bytes_start;
+    const double synced_end = metric(m, synced_log_bytes_metric);
+    if (synced_log_bytes_start >= 0 && synced_end >= 0)
+      out.synced_log_bytes = synced_end - synced_log_bytes_start;
   };
   spec.on_progress = progress_for(plan.label, opt.warmup_s + opt.duration_s, [&] {
     return "delivered " + std::to_string(healthy.distinct());
@@ -839,6 +849,9 @@ void run_fanout(bench_run& run) {
     else if (o.load.ok_in_window > 0)
       run.add("fanout", prefix + "log bytes per event",
               o.log_bytes / static_cast<double>(o.load.ok_in_window), "bytes");
+    if (o.synced_log_bytes >= 0 && o.load.ok_in_window > 0)
+      run.add("fanout", prefix + "ingest log bytes per event",
+              o.synced_log_bytes / static_cast<double>(o.load.ok_in_window), "bytes");
   }
 }
 

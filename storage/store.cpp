@@ -353,13 +353,17 @@ status store::write(batch&& b, bool sync) {
   return written ? status::ok() : written.error();
 }
 
-expected<uint64_t> store::write_all(const std::vector<const batch*>& batches, bool sync) {
+expected<uint64_t> store::write_all(const std::vector<const batch*>& batches, bool sync,
+                                    std::vector<uint64_t>* sizes) {
   without_perf_counts();
   std::size_t reserve = 64;
   for (const auto* b : batches)
     reserve += b->byte_size() + 32 * b->size();
   rocksdb::WriteBatch wb(reserve);
+  if (sizes)
+    sizes->clear();
   for (const auto* b : batches) {
+    auto before = wb.GetDataSize();
     for (const auto& o : b->ops()) {
       auto* h = impl_->handle(o.family);
       rocksdb::Status s;
@@ -371,6 +375,8 @@ expected<uint64_t> store::write_all(const std::vector<const batch*>& batches, bo
       if (!s.ok())
         return write_failed(s);
     }
+    if (sizes)
+      sizes->push_back(wb.GetDataSize() - before);
   }
   rocksdb::WriteOptions write_options;
   write_options.sync = sync;

@@ -64,9 +64,10 @@ public:
   /// Applies all of `batches`, in order, as one atomic write without
   /// consuming them (so a caller can keep them when the write fails).
   /// Returns the data size of the RocksDB WriteBatch written: the record the
-  /// write-ahead log received, without the log's own framing. Errors as for
-  /// write().
-  expected<uint64_t> write_all(const std::vector<const batch*>& batches, bool sync);
+  /// write-ahead log received, without the log's own framing; `sizes`, when
+  /// given, receives each batch's part of it, in order. Errors as for write().
+  expected<uint64_t> write_all(const std::vector<const batch*>& batches, bool sync,
+                               std::vector<uint64_t>* sizes = nullptr);
 
   /// Asks RocksDB to leave the read-only state a failed write left it in
   /// (DB::Resume: flushes the memtables, starts a new write-ahead log).

@@ -80,6 +80,7 @@ writer_stats writer::stats() const {
   s.synced_groups = synced_groups_.load();
   s.batches = batches_.load();
   s.written_bytes = written_bytes_.load();
+  s.synced_written_bytes = synced_written_bytes_.load();
   s.failed_groups = failed_groups_.load();
   s.recoveries = recoveries_.load();
   s.healthy = healthy();
@@ -99,6 +100,7 @@ void writer::notify(storage_event e) {
 void writer::run() {
   std::vector<pending> group;
   std::vector<const batch*> parts;
+  std::vector<uint64_t> sizes;  // each batch's bytes in the last group written
   for (;;) {
     std::unique_lock lock{mutex_};
     if (!healthy()) {
@@ -133,7 +135,7 @@ void writer::run() {
       parts.push_back(&p.work);
       sync = sync || p.work.needs() == batch::durability::synced;
     }
-    auto written = store_.write_all(parts, sync);
+    auto written = store_.write_all(parts, sync, &sizes);
     status result = written ? status::ok() : written.error();
     if (written) {
       groups_.fetch_add(1);
@@ -141,6 +143,11 @@ void writer::run() {
         synced_groups_.fetch_add(1);
       batches_.fetch_add(group.size());
       written_bytes_.fetch_add(*written);
+      uint64_t synced_bytes = 0;
+      for (std::size_t i = 0; i < group.size() && i < sizes.size(); ++i)
+        if (group[i].work.needs() == batch::durability::synced)
+          synced_bytes += sizes[i];
+      synced_written_bytes_.fetch_add(synced_bytes);
     } else {
       failed_groups_.fetch_add(1);
       if (result.code() == errc::storage_failed) {

@@ -49,6 +49,9 @@ struct writer_stats {
   /// Bytes of the batches written (RocksDB's WriteBatch data of those groups),
   /// ~ what the log received: it adds a 7-byte header per 32 KiB or less.
   uint64_t written_bytes = 0;
+  /// Of those, the bytes of batches that asked for an fsync (batch::durability::synced:
+  /// ingestion, changes of hooks and accounts, deactivations; not delivery outcomes).
+  uint64_t synced_written_bytes = 0;
   uint64_t failed_groups = 0;  ///< Groups whose write failed.
   uint64_t largest_batch_ops = 0;    ///< Most operations in one submitted batch.
   uint64_t largest_batch_bytes = 0;  ///< Largest batch::byte_size() submitted.
@@ -165,6 +168,7 @@ private:
   std::atomic<uint64_t> synced_groups_{0};
   std::atomic<uint64_t> batches_{0};
   std::atomic<uint64_t> written_bytes_{0};
+  std::atomic<uint64_t> synced_written_bytes_{0};
   std::atomic<uint64_t> failed_groups_{0};
   std::atomic<uint64_t> recoveries_{0};
   uint64_t largest_batch_ops_ = 0;    // guarded by mutex_

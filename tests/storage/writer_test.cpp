@@ -319,6 +319,10 @@ TEST(storage_writer, written_bytes_grow_by_at_least_each_written_batch) {
   ASSERT_TRUE(seen.wait_for(2));
   EXPECT_EQ(seen.failures(), 0u);
   EXPECT_GE(w.stats().written_bytes, after_two + relaxed_bytes);
+  // The synced part: the first batch only.
+  EXPECT_GE(w.stats().synced_written_bytes, two_bytes);
+  EXPECT_LT(w.stats().synced_written_bytes, two_bytes + 64);
+  EXPECT_LE(w.stats().synced_written_bytes + relaxed_bytes, w.stats().written_bytes);
 }
 
 // A relaxed write is in RocksDB's log once its callback ran: a process that dies right after
