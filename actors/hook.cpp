@@ -559,12 +559,13 @@ void send_attempt(self_ptr self, delivery_queue::item& it, int64_t now) {
   req.headers.emplace_back("X-Hookwerk-Attempt", std::to_string(attempt));
   auto handle = caf::actor_cast<hook_actor>(self);
   auto seq = it.entry.seq;
-  // Counted until the actor has handled the result (see on_delivered), so
+  // Counted until the actor has handled the result (see on_outcomes), so
   // shutdown knows when every outcome has been handed to the writer.
   ctx.in_flight.fetch_add(1, std::memory_order_relaxed);
   st.attempt_started[seq] = now;
-  ctx.sender->send(std::move(req), [handle, seq, now](delivery_result r) {
-    caf::anon_send(handle, delivered_atom::value, seq, now, std::move(r));
+  ctx.sender->send(std::move(req), [handle, inbox = st.outcomes, seq, now](delivery_result r) {
+    if (inbox->add(attempt_outcome{seq, now, std::move(r)}))
+      caf::anon_send(handle, delivered_atom::value);
   });
 }
 
@@ -585,28 +586,44 @@ void pump(self_ptr self) {
   arm_timer(self, now);
 }
 
-void on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result& r) {
+/// Submits `out`, the writes of the outcomes handled so far (see on_outcomes), and leaves
+/// it empty.
+void persist_outcomes(self_ptr self, storage::batch& out) {
+  if (out.empty())
+    return;
+  // While the hook stays active, outcomes (entries done or due again, attempts logged, the
+  // failure count) need no fsync of their own: lost in a crash of the machine, they only
+  // mean the attempts are made again (SPEC §5: at-least-once; receivers dedupe on
+  // webhook-id). A deactivation, or an outcome moved to the buffer of an inactive hook,
+  // changes what the customer sees and is synced. A hook only turns active again through
+  // an activation, never while outcomes are handled, so one active now was active for
+  // every outcome in `out`.
+  out.set_durability(self->state.record.active ? storage::batch::durability::relaxed
+                                               : storage::batch::durability::synced);
+  persist(self, std::move(out));
+  out = storage::batch{};
+}
+
+/// Handles one attempt's outcome, appending its writes to `out` (see on_outcomes). False
+/// for a stale outcome, which no longer counts in `actor_context::in_flight`.
+bool on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result& r,
+                  storage::batch& out) {
   auto& st = self->state;
   auto& ctx = *st.ctx;
-  // An outcome the self-check already took as lost (see repair_overdue) is stale: it was
+  // An outcome the self-check already took as lost (see self_check) is stale: it was
   // counted out of `in_flight` then, and the entry has moved on since.
   auto sent = st.attempt_started.find(seq);
   if (sent == st.attempt_started.end() || sent->second != started) {
     log::warn("webhook " + std::to_string(st.record.id) + ": late outcome of an attempt taken as lost ignored");
-    return;
+    return false;
   }
   st.attempt_started.erase(sent);
-  // Released when this function returns, after its writes were submitted.
-  struct in_flight_release {
-    actor_context& ctx;
-    ~in_flight_release() { ctx.in_flight.fetch_sub(1, std::memory_order_relaxed); }
-  } release{ctx};
   auto* it = st.queue.find(seq);
   if (!it)
-    return;
+    return true;
   if (st.deleting) {
     st.queue.remove(seq);
-    return;
+    return true;
   }
   auto success = r.success();
   (success ? ctx.stats.deliveries_success : ctx.stats.deliveries_failure)
@@ -662,8 +679,11 @@ void on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result&
         buffer_entry(self, b, std::move(stored));
     } else if (verdict == hook_state::after_failure::deactivate) {
       // No longer in flight, so deactivate() moves it to the buffer too,
-      // taking the in-memory copy with the updated attempt count.
+      // taking the in-memory copy with the updated attempt count. The move
+      // reads the queue once every write submitted before it is done: the
+      // outcomes handled before this one go first, so it sees them.
       st.queue.release(seq, 0);
+      persist_outcomes(self, out);
       deactivate(self, b, now);
     } else {
       if (counted)
@@ -699,14 +719,24 @@ void on_delivered(self_ptr self, uint64_t seq, int64_t started, delivery_result&
                   queue_key(st, new_oldest));
     st.oldest_attempt_no = new_oldest;
   }
-  // While the hook stays active, the outcome (the entry done or due again, the attempt
-  // logged, the failure count) needs no fsync of its own: lost in a crash of the machine, it
-  // only means the attempt is made again (SPEC §5: at-least-once; receivers dedupe on
-  // webhook-id). A deactivation, or an outcome moved to the buffer of an inactive hook,
-  // changes what the customer sees and is synced.
-  if (st.record.active)
-    b.set_durability(storage::batch::durability::relaxed);
-  persist(self, std::move(b));
+  out.append(std::move(b));
+  return true;
+}
+
+/// Handles outcomes of attempts in order, each as if it came alone, but with their writes
+/// submitted together (in two parts when one of them deactivates the hook), then starts
+/// what may start.
+void on_outcomes(self_ptr self, std::vector<attempt_outcome>& outcomes) {
+  auto& st = self->state;
+  storage::batch out;
+  int64_t handled = 0;
+  for (auto& o : outcomes)
+    if (on_delivered(self, o.seq, o.started_ms, o.result, out))
+      ++handled;
+  persist_outcomes(self, out);
+  // Counted out only now that their writes were submitted: shutdown waits for `in_flight`
+  // to reach 0 before it drains the writer.
+  st.ctx->in_flight.fetch_sub(handled, std::memory_order_relaxed);
   pump(self);
   sync_gauges(self);
 }
@@ -804,16 +834,19 @@ bool self_check(self_ptr self) {
     return false;
   auto id = std::to_string(st.record.id);
   st.ctx->stats.stuck_hooks_repaired.fetch_add(1, std::memory_order_relaxed);
+  std::vector<attempt_outcome> lost;
   for (auto seq : verdict.overdue) {
     auto started = st.attempt_started.at(seq);
     log::error("webhook " + id + " stuck: no outcome of the attempt of entry " + std::to_string(seq)
                + " after " + std::to_string(now - started) + " ms; taken as a failed attempt");
-    delivery_result r;
-    r.error = "no outcome";
-    r.at_fault = fault::local;
-    r.duration = std::chrono::milliseconds{now - started};
-    on_delivered(self, seq, started, r);
+    attempt_outcome o{seq, started, {}};
+    o.result.error = "no outcome";
+    o.result.at_fault = fault::local;
+    o.result.duration = std::chrono::milliseconds{now - started};
+    lost.push_back(std::move(o));
   }
+  if (!lost.empty())
+    on_outcomes(self, lost);
   if (verdict.idle) {
     log::error("webhook " + id + " stuck: " + std::to_string(st.queue.pending())
                + " pending event(s), no attempt in flight, no wake-up armed; reading its queue again");
@@ -968,8 +1001,11 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
       ++self->state.received;
       on_enqueued(self, *event);
     },
-    [=](delivered_atom, uint64_t seq, int64_t started, delivery_result& r) {
-      on_delivered(self, seq, started, r);
+    [=](delivered_atom) {
+      auto& st = self->state;
+      st.outcomes->take(st.taken);
+      on_outcomes(self, st.taken);
+      st.taken.clear();
     },
     [=](wake_atom) {
       self->state.wake_at.reset();

@@ -13,6 +13,7 @@
 #include "actors/delivery_queue.hpp"
 #include "actors/drop_log.hpp"
 #include "actors/messages.hpp"
+#include "actors/outcome_inbox.hpp"
 #include "actors/sender.hpp"
 #include "actors/write_tracker.hpp"
 #include "storage/records.hpp"
@@ -85,6 +86,11 @@ struct hook_state {
   /// Attempts in flight: seq → when it was handed to the sender (unix ms), which the
   /// outcome carries back; an outcome that does not match is stale (see check_stuck).
   std::map<uint64_t, int64_t> attempt_started;
+  /// Outcomes of attempts, added by the sender's callbacks, until the actor takes them
+  /// (one `delivered_atom` message for all that gathered meanwhile).
+  std::shared_ptr<outcome_inbox> outcomes = std::make_shared<outcome_inbox>();
+  /// The outcomes being handled; kept between messages for its capacity.
+  std::vector<attempt_outcome> taken;
   /// Events in the buffer (buffer family) while inactive.
   uint64_t buffered = 0;
   /// What this hook last added to the server-wide gauges.

@@ -14,7 +14,6 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "actors/sender.hpp"
 #include "actors/support/ingest_parser.hpp"
 #include "storage/records.hpp"
 #include "storage/status.hpp"
@@ -139,8 +138,9 @@ using hook_actor = caf::typed_actor<
   caf::replies_to<delete_atom>::with<uint64_t>,
   /// A new entry of this hook's queue, already durable.
   caf::reacts_to<enqueue_atom, std::shared_ptr<const routed_event>>,
-  /// (seq, attempt start in unix ms, outcome) of an attempt.
-  caf::reacts_to<delivered_atom, uint64_t, int64_t, delivery_result>,
+  /// Outcomes of attempts wait in the hook's outcome inbox (hook_state::outcomes); this
+  /// message says there are some.
+  caf::reacts_to<delivered_atom>,
   /// A retry time may have come.
   caf::reacts_to<wake_atom>,
   /// The newest attempts, newest first, at most `limit`.
@@ -216,6 +216,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::notification_page)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hookwerk::storage::notification_record>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::ingest_cmd)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::ingest_reply)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(hookwerk::delivery_result)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<const hookwerk::routed_event>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<hookwerk::storage::attempt_record>)

@@ -29,11 +29,12 @@ namespace {
 using namespace std::chrono_literals;
 
 /// Answers every attempt at once with a scripted status and records it; on request it
-/// keeps the next attempt's callback instead (an outcome that never comes).
+/// keeps the next attempt's callback instead (an outcome that never comes), or answers
+/// several attempts together.
 class scripted_sender : public sender {
 public:
   void send(delivery_request req, callback done) override {
-    unsigned status;
+    std::vector<std::pair<callback, unsigned>> answers;
     {
       std::lock_guard<std::mutex> guard{mtx_};
       requests_.push_back(req);
@@ -42,13 +43,23 @@ public:
         held_ = std::move(done);
         return;
       }
-      status = statuses_.empty() ? 200 : statuses_.front();
-      if (!statuses_.empty())
-        statuses_.erase(statuses_.begin());
+      if (together_ > 0) {
+        gathered_.push_back(std::move(done));
+        if (gathered_.size() < together_)
+          return;
+        together_ = 0;
+        for (auto& d : gathered_)
+          answers.emplace_back(std::move(d), next_status());
+        gathered_.clear();
+      } else {
+        answers.emplace_back(std::move(done), next_status());
+      }
     }
-    delivery_result r;
-    r.http_status = status;
-    done(std::move(r));
+    for (auto& [d, status] : answers) {
+      delivery_result r;
+      r.http_status = status;
+      d(std::move(r));
+    }
   }
 
   void forget(uint64_t) override {}
@@ -69,6 +80,15 @@ public:
     hold_next_ = true;
   }
 
+  /// The next `n` attempts get no outcome until the n-th is sent; then all n get theirs
+  /// (the scripted statuses, in the order sent) before that send returns. A hook actor
+  /// sends from inside its handlers, so their outcomes all reach its inbox while it is
+  /// busy, and it handles them together.
+  void answer_together(size_t n) {
+    std::lock_guard<std::mutex> guard{mtx_};
+    together_ = n;
+  }
+
   /// Gives the held attempt its outcome (late); false when none is held.
   bool release_held(unsigned status) {
     callback done;
@@ -86,9 +106,20 @@ public:
   }
 
 private:
+  /// The next scripted status (200 once the script is used up). Under `mtx_`.
+  unsigned next_status() {
+    if (statuses_.empty())
+      return 200;
+    auto status = statuses_.front();
+    statuses_.erase(statuses_.begin());
+    return status;
+  }
+
   std::mutex mtx_;
   bool hold_next_ = false;
   callback held_;
+  size_t together_ = 0;
+  std::vector<callback> gathered_;
   std::vector<delivery_request> requests_;
   std::vector<unsigned> statuses_;
 };
@@ -287,6 +318,51 @@ protected:
       if (seen.insert(id).second)
         out[key].push_back(seq);
     }
+    return out;
+  }
+
+  /// Ingests `n` events `{}` for `account` in one request; their ids.
+  std::vector<std::string> ingest_many(const std::string& account, size_t n) {
+    ingest_cmd cmd;
+    cmd.batch = true;
+    for (size_t i = 0; i < n; ++i)
+      cmd.items.push_back({account, "optin_finalized", "{}", std::nullopt, std::nullopt});
+    auto r = ask<ingest_reply>(cmd);
+    EXPECT_TRUE(std::holds_alternative<ingest_reply>(r));
+    return std::holds_alternative<ingest_reply>(r) ? std::get<ingest_reply>(r).ids
+                                                   : std::vector<std::string>{};
+  }
+
+  /// Hook `id`'s newest attempts (at most 100), newest first.
+  std::vector<storage::attempt_record> attempt_log(const std::string& account, uint64_t id) {
+    auto r = ask<std::vector<storage::attempt_record>>(attempts_atom::value, account, id,
+                                                       uint64_t{100});
+    EXPECT_TRUE((std::holds_alternative<std::vector<storage::attempt_record>>(r)));
+    return std::holds_alternative<std::vector<storage::attempt_record>>(r)
+             ? std::get<0>(r)
+             : std::vector<storage::attempt_record>{};
+  }
+
+  /// The webhook-id of the `i`-th request sent.
+  std::string sent_event(size_t i) {
+    auto requests = sender_.requests();
+    for (const auto& [name, value] : requests.at(i).headers)
+      if (name == "webhook-id")
+        return value;
+    return {};
+  }
+
+  /// The entries of hook `id` stored in `family`, in seq order.
+  std::vector<storage::queue_entry> stored_entries(storage::cf family, uint64_t id) {
+    auto [lo, hi] = storage::hook_range(id);
+    std::vector<storage::queue_entry> out;
+    store_->scan(family, lo, hi, [&](std::string_view, std::string_view v) {
+      auto entry = storage::queue_entry::decode(v);
+      EXPECT_TRUE(entry.has_value());
+      if (entry)
+        out.push_back(std::move(*entry));
+      return true;
+    });
     return out;
   }
 
@@ -504,6 +580,112 @@ TEST_F(registry_test, failed_attempts_retry_and_count_failures) {
   EXPECT_EQ(view.record.consecutive_failures, 0u);
   EXPECT_EQ(view.record.last_error, "HTTP 503");
   EXPECT_EQ(view.pending_events, 0u);
+}
+
+TEST_F(registry_test, outcomes_that_arrive_together_are_written_as_one_batch) {
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  sender_.answer_together(4);
+  auto batches_before = writer_->stats().batches;
+  auto ids = ingest_many("acme", 4);
+  ASSERT_EQ(ids.size(), 4u);
+  ASSERT_TRUE(eventually([&] {
+    return stored(storage::cf::queue, id) == 0 && ctx_->in_flight.load() == 0;
+  }));
+  // The ingestion's write, and one for all four outcomes.
+  ASSERT_TRUE(eventually([&] { return writer_->stats().batches - batches_before >= 2; }));
+  EXPECT_EQ(writer_->stats().batches - batches_before, 2u);
+  EXPECT_EQ(sender_.requests().size(), 4u);
+  auto log = attempt_log("acme", id);
+  ASSERT_EQ(log.size(), 4u);
+  std::set<std::string> logged;
+  for (const auto& a : log) {
+    EXPECT_EQ(a.attempt, 1u);
+    EXPECT_EQ(a.http_status, 200u);
+    EXPECT_FALSE(a.error.has_value());
+    logged.insert(a.event_id);
+  }
+  EXPECT_EQ(logged, std::set<std::string>(ids.begin(), ids.end()));
+  auto view = list("acme")[0];
+  EXPECT_EQ(view.pending_events, 0u);
+  EXPECT_EQ(view.record.consecutive_failures, 0u);
+  EXPECT_EQ(ctx_->stats.deliveries_success.load(), 4u);
+}
+
+TEST_F(registry_test, a_failure_among_outcomes_that_arrive_together_is_retried) {
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  sender_.script({200, 500, 200, 200});
+  sender_.answer_together(4);
+  ASSERT_EQ(ingest_many("acme", 4).size(), 4u);
+  // The failed one is attempted again (and succeeds); the others are done.
+  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 5; }));
+  ASSERT_TRUE(eventually([&] {
+    return stored(storage::cf::queue, id) == 0 && ctx_->in_flight.load() == 0;
+  }));
+  auto failed = sent_event(1);
+  EXPECT_EQ(sent_event(4), failed);
+  auto requests = sender_.requests();
+  std::map<std::string, std::string> retry(requests[4].headers.begin(),
+                                           requests[4].headers.end());
+  EXPECT_EQ(retry["X-Hookwerk-Attempt"], "2");
+  auto log = attempt_log("acme", id);
+  ASSERT_EQ(log.size(), 5u);
+  EXPECT_EQ(log[0].event_id, failed);
+  EXPECT_EQ(log[0].attempt, 2u);
+  EXPECT_EQ(log[0].http_status, 200u);
+  for (size_t i = 1; i < 5; ++i) {
+    // Newest first: the outcomes of the batch in reverse order of sending.
+    EXPECT_EQ(log[i].event_id, sent_event(4 - i));
+    EXPECT_EQ(log[i].attempt, 1u);
+    if (log[i].event_id == failed)
+      EXPECT_EQ(log[i].error, "HTTP 500");
+    else
+      EXPECT_EQ(log[i].http_status, 200u);
+  }
+  auto view = list("acme")[0];
+  EXPECT_EQ(view.pending_events, 0u);
+  EXPECT_TRUE(view.record.active);
+  EXPECT_EQ(view.record.consecutive_failures, 0u);
+  EXPECT_EQ(view.record.last_error, "HTTP 500");
+}
+
+TEST_F(registry_test, a_deactivating_failure_amid_outcomes_that_arrive_together) {
+  add_account("acme");
+  auto id = add_hook("acme", "zap", "optin_finalized");
+  // The second answer deactivates the hook; the third and fourth come in after it, as
+  // outcomes of attempts that were in flight at the deactivation.
+  sender_.script({200, 410, 200, 500});
+  sender_.answer_together(4);
+  ASSERT_EQ(ingest_many("acme", 4).size(), 4u);
+  ASSERT_TRUE(eventually([&] {
+    auto v = list("acme")[0];
+    return !v.record.active && v.buffered_events == 2 && ctx_->in_flight.load() == 0
+           && stored(storage::cf::queue, id) == 0 && stored(storage::cf::buffer, id) == 2;
+  }));
+  EXPECT_EQ(sender_.requests().size(), 4u) << "nothing attempted after the deactivation";
+  // Only the failed events are buffered, each with its attempt counted; the successes
+  // (before and after the deactivation) are gone, none of them buffered.
+  auto buffered = stored_entries(storage::cf::buffer, id);
+  ASSERT_EQ(buffered.size(), 2u);
+  EXPECT_EQ(buffered[0].event_id, sent_event(1));
+  EXPECT_EQ(buffered[1].event_id, sent_event(3));
+  for (const auto& e : buffered)
+    EXPECT_EQ(e.attempts, 1u);
+  auto log = attempt_log("acme", id);
+  ASSERT_EQ(log.size(), 4u);
+  const unsigned statuses[] = {200, 410, 200, 500};
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(log[3 - i].event_id, sent_event(i));
+    EXPECT_EQ(log[3 - i].http_status, statuses[i]);
+  }
+  auto view = list("acme")[0];
+  EXPECT_EQ(view.pending_events, 0u);
+  // As if the outcomes had come one by one: the success after the deactivation ended the
+  // streak, the last failure began a new one.
+  EXPECT_EQ(view.record.consecutive_failures, 1u);
+  EXPECT_EQ(view.record.last_error, "HTTP 500");
+  ASSERT_TRUE(eventually([&] { return notes("acme", false, 0, 10).size() == 1; }));
 }
 
 TEST_F(registry_test, ingest_rejects_unknown_accounts_and_events_and_dedupes_ids) {
