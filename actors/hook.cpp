@@ -563,6 +563,8 @@ void send_attempt(self_ptr self, delivery_queue::item& it, int64_t now) {
   // shutdown knows when every outcome has been handed to the writer.
   ctx.in_flight.fetch_add(1, std::memory_order_relaxed);
   st.attempt_started[seq] = now;
+  if (!st.outcomes)
+    st.outcomes = std::make_shared<outcome_inbox>();
   ctx.sender->send(std::move(req), [handle, inbox = st.outcomes, seq, now](delivery_result r) {
     if (inbox->add(attempt_outcome{seq, now, std::move(r)}))
       caf::anon_send(handle, delivered_atom::value);
@@ -1003,7 +1005,8 @@ hook_actor::behavior_type hook_impl(self_ptr self, std::shared_ptr<actor_context
     },
     [=](delivered_atom) {
       auto& st = self->state;
-      st.outcomes->take(st.taken);
+      if (st.outcomes)
+        st.outcomes->take(st.taken);
       on_outcomes(self, st.taken);
       st.taken.clear();
     },

@@ -87,8 +87,9 @@ struct hook_state {
   /// outcome carries back; an outcome that does not match is stale (see check_stuck).
   std::map<uint64_t, int64_t> attempt_started;
   /// Outcomes of attempts, added by the sender's callbacks, until the actor takes them
-  /// (one `delivered_atom` message for all that gathered meanwhile).
-  std::shared_ptr<outcome_inbox> outcomes = std::make_shared<outcome_inbox>();
+  /// (one `delivered_atom` message for all that gathered meanwhile). Made at the first
+  /// attempt: most actors of a million hooks never make one before they are passivated.
+  std::shared_ptr<outcome_inbox> outcomes;
   /// The outcomes being handled; kept between messages for its capacity.
   std::vector<attempt_outcome> taken;
   /// Events in the buffer (buffer family) while inactive.
