@@ -18,6 +18,7 @@
 #include "actors/support/crypto.hpp"
 #include "actors/support/time_format.hpp"
 #include "common/temp_dir.hpp"
+#include "common/time_scale.hpp"
 #include "storage/column_families.hpp"
 #include "storage/keys.hpp"
 #include "storage/store.hpp"
@@ -74,6 +75,14 @@ public:
     return requests_;
   }
 
+  /// How many attempts were sent: requests().size() without copying them, for polling
+  /// (a copy of tens of thousands of requests per poll would hold the lock the attempts
+  /// need most of the time).
+  size_t count() {
+    std::lock_guard<std::mutex> guard{mtx_};
+    return requests_.size();
+  }
+
   /// The next attempt gets no outcome until release_held().
   void hold_next() {
     std::lock_guard<std::mutex> guard{mtx_};
@@ -124,9 +133,11 @@ private:
   std::vector<unsigned> statuses_;
 };
 
+/// Polls `pred` until it holds or 30 s (times the sanitizer builds' time scale) passed.
 template <class Pred>
 bool eventually(Pred pred) {
-  auto deadline = std::chrono::steady_clock::now() + 30s;
+  auto deadline = std::chrono::steady_clock::now()
+                  + std::chrono::duration_cast<std::chrono::steady_clock::duration>(30s * test::time_scale());
   while (std::chrono::steady_clock::now() < deadline) {
     if (pred())
       return true;
@@ -537,7 +548,7 @@ TEST_F(registry_test, ingest_routes_signs_and_delivers_then_clears_the_queue) {
   auto reply = std::get<ingest_reply>(r);
   ASSERT_EQ(reply.ids.size(), 1u);
   EXPECT_EQ(reply.hooks, 1u);
-  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 1; }));
+  ASSERT_TRUE(eventually([&] { return sender_.count() == 1; }));
   auto req = sender_.requests().front();
   EXPECT_EQ(req.hook_id, id);
   EXPECT_EQ(*req.body, R"({"subscriber_id": 42})");
@@ -564,7 +575,7 @@ TEST_F(registry_test, failed_attempts_retry_and_count_failures) {
   auto id = add_hook("acme", "zap", "optin_finalized");
   sender_.script({500, 503});
   ASSERT_FALSE(ingest_one("acme").empty());
-  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 3; }));
+  ASSERT_TRUE(eventually([&] { return sender_.count() == 3; }));
   auto attempts = [&] {
     auto r = ask<std::vector<storage::attempt_record>>(attempts_atom::value, std::string{"acme"},
                                                        id, uint64_t{10});
@@ -595,7 +606,7 @@ TEST_F(registry_test, outcomes_that_arrive_together_are_written_as_one_batch) {
   // The ingestion's write, and one for all four outcomes.
   ASSERT_TRUE(eventually([&] { return writer_->stats().batches - batches_before >= 2; }));
   EXPECT_EQ(writer_->stats().batches - batches_before, 2u);
-  EXPECT_EQ(sender_.requests().size(), 4u);
+  EXPECT_EQ(sender_.count(), 4u);
   auto log = attempt_log("acme", id);
   ASSERT_EQ(log.size(), 4u);
   std::set<std::string> logged;
@@ -619,7 +630,7 @@ TEST_F(registry_test, a_failure_among_outcomes_that_arrive_together_is_retried) 
   sender_.answer_together(4);
   ASSERT_EQ(ingest_many("acme", 4).size(), 4u);
   // The failed one is attempted again (and succeeds); the others are done.
-  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 5; }));
+  ASSERT_TRUE(eventually([&] { return sender_.count() == 5; }));
   ASSERT_TRUE(eventually([&] {
     return stored(storage::cf::queue, id) == 0 && ctx_->in_flight.load() == 0;
   }));
@@ -663,7 +674,7 @@ TEST_F(registry_test, a_deactivating_failure_amid_outcomes_that_arrive_together)
     return !v.record.active && v.buffered_events == 2 && ctx_->in_flight.load() == 0
            && stored(storage::cf::queue, id) == 0 && stored(storage::cf::buffer, id) == 2;
   }));
-  EXPECT_EQ(sender_.requests().size(), 4u) << "nothing attempted after the deactivation";
+  EXPECT_EQ(sender_.count(), 4u) << "nothing attempted after the deactivation";
   // Only the failed events are buffered, each with its attempt counted; the successes
   // (before and after the deactivation) are gone, none of them buffered.
   auto buffered = stored_entries(storage::cf::buffer, id);
@@ -755,7 +766,7 @@ TEST_F(registry_test, snapshot_hooks_with_stored_entries_start_their_actor_and_d
   snap.with_entries.insert(id);
   snap.next_hook_id = id + 1;
   open(std::move(snap));
-  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 1; }));
+  ASSERT_TRUE(eventually([&] { return sender_.count() == 1; }));
   auto req = sender_.requests().front();
   std::map<std::string, std::string> headers(req.headers.begin(), req.headers.end());
   EXPECT_EQ(headers["webhook-id"], "evt_left");
@@ -767,7 +778,7 @@ TEST_F(registry_test, an_idle_hook_actor_is_passivated_and_started_again_when_ne
   auto id = add_hook("acme", "zap", "optin_finalized");
   sender_.script({500, 200});
   ASSERT_FALSE(ingest_one("acme").empty());
-  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 2; }));
+  ASSERT_TRUE(eventually([&] { return sender_.count() == 2; }));
   ASSERT_TRUE(eventually([&] { return ctx_->hook_actors.load() == 0; }))
     << "the idle hook actor was not passivated";
   // What the actor had written is what the listing shows now.
@@ -780,7 +791,7 @@ TEST_F(registry_test, an_idle_hook_actor_is_passivated_and_started_again_when_ne
 
   // The next event starts it again; attempt numbers go on where they were.
   ASSERT_FALSE(ingest_one("acme").empty());
-  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 3; }));
+  ASSERT_TRUE(eventually([&] { return sender_.count() == 3; }));
   auto attempts = ask<std::vector<storage::attempt_record>>(attempts_atom::value,
                                                             std::string{"acme"}, id, uint64_t{10});
   ASSERT_TRUE((std::holds_alternative<std::vector<storage::attempt_record>>(attempts)));
@@ -1036,8 +1047,8 @@ TEST_F(registry_test, an_ingestion_over_the_fanout_bound_is_refused_whole) {
   ASSERT_TRUE(std::holds_alternative<ingest_reply>(half));
   EXPECT_EQ(std::get<ingest_reply>(half).ids.at(0),
             ctx_->event_id_prefix + support::to_hex(storage::be64(2)));
-  EXPECT_TRUE(eventually([&] { return sender_.requests().size() == 6; }))
-    << sender_.requests().size() << " deliveries";
+  EXPECT_TRUE(eventually([&] { return sender_.count() == 6; }))
+    << sender_.count() << " deliveries";
 }
 
 /// The snapshot start-up recovery would read from the test's database (accounts,
@@ -1198,7 +1209,7 @@ TEST_F(registry_test, deactivation_moves_a_large_queue_to_the_buffer_in_bounded_
   }));
   // Attempts in flight at the deactivation finished as successes; the rest is buffered.
   ASSERT_TRUE(eventually([&] { return ctx_->in_flight.load() == 0; }));
-  auto delivered = sender_.requests().size() - 1;
+  auto delivered = sender_.count() - 1;
   EXPECT_LE(delivered, ctx_->delivery.max_in_flight);
   EXPECT_EQ(stored(storage::cf::buffer, id), many - delivered);
   ASSERT_TRUE(eventually([&] { return list("acme")[0].buffered_events == many - delivered; }));
@@ -1235,7 +1246,7 @@ TEST_F(registry_test, replay_of_a_large_buffer_goes_in_bounded_chunks_ahead_of_n
   // Events that came before the activation were buffered and replayed too.
   EXPECT_GE(std::get<activate_result>(act).replayed, many);
   EXPECT_LE(std::get<activate_result>(act).replayed, many + 20);
-  ASSERT_TRUE(eventually([&] { return sender_.requests().size() >= many + 20; }));
+  ASSERT_TRUE(eventually([&] { return sender_.count() >= many + 20; }));
   ASSERT_TRUE(eventually([&] { return list("acme")[0].pending_events == 0; }));
   expect_queue_and_buffer_emptied(id);
   // Per key: the replayed events in order, then the ones that came later
@@ -1298,7 +1309,7 @@ TEST_F(registry_test, a_replay_cut_by_a_crash_is_finished_at_start_in_order) {
   seed(id, storage::cf::queue, 1, many / 2);
   seed(id, storage::cf::buffer, many / 2 + 1, many / 2);
   reopen_with_entries(id, true, many + 1);
-  ASSERT_TRUE(eventually([&] { return sender_.requests().size() >= many; }));
+  ASSERT_TRUE(eventually([&] { return sender_.count() >= many; }));
   ASSERT_TRUE(eventually([&] { return list("acme")[0].pending_events == 0; }));
   expect_queue_and_buffer_emptied(id);
   EXPECT_EQ(expect_keys_in_order(), many);
@@ -1317,7 +1328,7 @@ TEST_F(registry_test, deleting_a_hook_with_a_large_queue_and_buffer_removes_ever
   ASSERT_TRUE(eventually([&] { return !sender_.requests().empty(); }));
   auto del = ask<uint64_t>(delete_atom::value, std::string{"acme"}, id);
   ASSERT_TRUE(std::holds_alternative<uint64_t>(del));
-  auto sent_at_delete = sender_.requests().size();
+  auto sent_at_delete = sender_.count();
   EXPECT_EQ(stored(storage::cf::queue, id), 0u);
   EXPECT_EQ(stored(storage::cf::buffer, id), 0u);
   EXPECT_TRUE(list("acme").empty());
@@ -1377,7 +1388,7 @@ protected:
   /// After an attempt without outcome was repaired: the retry delivered the event, and
   /// the outcome arriving late now changes nothing.
   void expect_repaired_and_late_outcome_ignored(uint64_t id) {
-    ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 2; }));
+    ASSERT_TRUE(eventually([&] { return sender_.count() == 2; }));
     ASSERT_TRUE(eventually([&] { return list("acme")[0].pending_events == 0; }));
     EXPECT_EQ(ctx_->stats.stuck_hooks_repaired.load(), 1u);
     ASSERT_TRUE(eventually([&] { return attempts(id).size() == 2; }));
@@ -1399,7 +1410,7 @@ protected:
     EXPECT_EQ(ctx_->stats.deliveries_success.load(), 1u);
     EXPECT_EQ(ctx_->stats.deliveries_failure.load(), 1u);
     EXPECT_EQ(attempts(id).size(), 2u);
-    EXPECT_EQ(sender_.requests().size(), 2u);
+    EXPECT_EQ(sender_.count(), 2u);
     EXPECT_EQ(check().repaired, 0u);
     EXPECT_EQ(ctx_->stats.stuck_hooks_repaired.load(), 1u);
   }
@@ -1411,7 +1422,7 @@ TEST_F(self_check_test, an_attempt_without_outcome_is_repaired_on_demand) {
   auto id = add_hook("acme", "zap", "optin_finalized");
   sender_.hold_next();
   ASSERT_FALSE(ingest_one("acme").empty());
-  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 1; }));
+  ASSERT_TRUE(eventually([&] { return sender_.count() == 1; }));
   uint64_t repaired = 0;
   ASSERT_TRUE(eventually([&] {
     auto r = check();
@@ -1466,7 +1477,7 @@ TEST_F(self_check_test, frequent_checks_do_not_keep_an_idle_actor_alive) {
   add_account("acme");
   add_hook("acme", "zap", "optin_finalized");
   ASSERT_FALSE(ingest_one("acme").empty());
-  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 1; }));
+  ASSERT_TRUE(eventually([&] { return sender_.count() == 1; }));
   ASSERT_TRUE(eventually([&] { return ctx_->hook_actors.load() == 0; }))
     << "the self-checks kept the idle hook actor from passivating";
   EXPECT_EQ(check().checked, 0u);
@@ -1497,7 +1508,7 @@ TEST_F(registry_test, an_event_for_several_hooks_is_stored_once_and_their_entrie
   auto r = ask<ingest_reply>(cmd);
   ASSERT_TRUE(std::holds_alternative<ingest_reply>(r));
   auto ids = std::get<ingest_reply>(r).ids;
-  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 3; }));
+  ASSERT_TRUE(eventually([&] { return sender_.count() == 3; }));
 
   // The fanned-out event: one record with its payload and hooks ...
   auto shared_seq = std::stoull(ids[0].substr(ids[0].size() - 16), nullptr, 16);
@@ -1549,7 +1560,7 @@ TEST_F(registry_test, a_fanned_out_event_record_goes_once_every_hook_delivered_i
   auto id = ingest_one("acme");
   ASSERT_FALSE(id.empty());
   auto seq = std::stoull(id.substr(id.size() - 16), nullptr, 16);
-  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 3; }));
+  ASSERT_TRUE(eventually([&] { return sender_.count() == 3; }));
   for (const auto& req : sender_.requests())
     EXPECT_EQ(*req.body, "{}");
   expect_queue_and_buffer_emptied(a);
@@ -1585,7 +1596,7 @@ TEST_F(registry_test, entries_referring_to_stored_events_are_delivered_after_a_r
     ASSERT_TRUE((*db)->write(std::move(b), true));
   }
   reopen_with_entries(id, true, 6);
-  ASSERT_TRUE(eventually([&] { return sender_.requests().size() == 2; }));
+  ASSERT_TRUE(eventually([&] { return sender_.count() == 2; }));
   std::map<std::string, std::string> bodies;
   for (const auto& req : sender_.requests())
     for (const auto& [name, value] : req.headers)
@@ -1597,7 +1608,7 @@ TEST_F(registry_test, entries_referring_to_stored_events_are_delivered_after_a_r
   auto view = list("acme");
   ASSERT_EQ(view.size(), 1u);
   EXPECT_EQ(view[0].pending_events, 0u);
-  EXPECT_EQ(sender_.requests().size(), 2u);
+  EXPECT_EQ(sender_.count(), 2u);
 }
 
 } // namespace

@@ -1,5 +1,7 @@
 #include "system/harness.hpp"
 
+#include "common/time_scale.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -981,14 +983,7 @@ std::optional<std::map<std::string, std::string>> object_members(std::string_vie
 }
 
 double time_scale() {
-  static const double scale = [] {
-    const char* text = std::getenv("HOOKWERK_TEST_TIME_SCALE");
-    if (text == nullptr) return 1.0;
-    char* end = nullptr;
-    const double v = std::strtod(text, &end);
-    return end != text && *end == '\0' && v >= 1.0 ? v : 1.0;
-  }();
-  return scale;
+  return test::time_scale();
 }
 
 std::string unique_name(std::string_view prefix) {
