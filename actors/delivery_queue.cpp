@@ -101,10 +101,11 @@ delivery_queue::page_result delivery_queue::page(const reader& read, size_t budg
         ++result.unreadable;
         return true;
       }
+      auto orphans = result.orphaned.size();
       payload = payload_of(*entry, resolve, result);
       if (!payload) {
-        if (!result.orphaned.empty() && result.orphaned.back() == entry->seq && deferred_count_ > 0)
-          --deferred_count_;  // removed by the owner
+        if (result.orphaned.size() > orphans && deferred_count_ > 0)
+          --deferred_count_;  // orphaned: the owner removes it
         return true;
       }
       found = std::move(entry);

@@ -8,7 +8,8 @@ namespace hookwerk::storage {
 
 /// Builds a binary record. Integers are fixed-width big-endian (i64 as its
 /// two's complement), booleans one byte (0 or 1), strings a LEB128 varint
-/// length followed by the bytes; varint() writes a LEB128 varint alone. Not thread-safe; one encoder per record.
+/// length followed by the bytes; varint() writes a LEB128 varint alone.
+/// Not thread-safe; one encoder per record.
 class encoder {
 public:
   void u8(uint8_t value);

@@ -260,6 +260,16 @@ protected:
 
   /// Applied to the context before the registry starts (set before open()).
 
+  /// Writes what `fill` adds to a batch straight into the closed database, synced: what an
+  /// earlier run left on disk.
+  void write_closed(const std::function<void(storage::batch&)>& fill) {
+    auto db = storage::store::open(dir_.sub("db"));
+    ASSERT_TRUE(db.has_value());
+    storage::batch b;
+    fill(b);
+    ASSERT_TRUE((*db)->write(std::move(b), true));
+  }
+
   /// Writes `n` queue entries (or buffer entries) of hook `id` with seqs from
   /// `first` on, straight into the closed database, with 50 ordering keys;
   /// `change` may alter the hook's stored record in the same write.
@@ -746,18 +756,14 @@ TEST_F(registry_test, snapshot_hooks_with_stored_entries_start_their_actor_and_d
   auto id = add_hook("acme", "zap", "optin_finalized");
   close();
   // An entry left in the queue by an earlier run.
-  {
-    auto db = storage::store::open(dir_.sub("db"));
-    ASSERT_TRUE(db.has_value());
+  write_closed([&](storage::batch& b) {
     storage::queue_entry e;
     e.seq = 7;
     e.event_id = "evt_left";
     e.event = "optin_finalized";
     e.payload = "{}";
-    storage::batch b;
     b.put(storage::cf::queue, storage::hook_seq_key(id, 7), e.encode());
-    ASSERT_TRUE((*db)->write(std::move(b), true));
-  }
+  });
   registry_snapshot snap;
   storage::account_record acc;
   acc.username = "acme";
@@ -1576,10 +1582,7 @@ TEST_F(registry_test, entries_referring_to_stored_events_are_delivered_after_a_r
   close();
   // Left by an earlier run: two entries of shared events (one of them keyed), and one
   // whose event record is gone (delivered before a crash of the machine lost its removal).
-  {
-    auto db = storage::store::open(dir_.sub("db"));
-    ASSERT_TRUE(db.has_value());
-    storage::batch b;
+  write_closed([&](storage::batch& b) {
     for (uint64_t seq : {3, 4, 5}) {
       storage::queue_entry e;
       e.seq = seq;
@@ -1593,8 +1596,7 @@ TEST_F(registry_test, entries_referring_to_stored_events_are_delivered_after_a_r
                                 "{\"seq\":" + std::to_string(seq) + "}", {id, id + 100}};
       b.put(storage::cf::events, storage::event_key(seq), rec.encode());
     }
-    ASSERT_TRUE((*db)->write(std::move(b), true));
-  }
+  });
   reopen_with_entries(id, true, 6);
   ASSERT_TRUE(eventually([&] { return sender_.count() == 2; }));
   std::map<std::string, std::string> bodies;
