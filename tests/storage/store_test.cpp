@@ -67,6 +67,46 @@ TEST(storage_store, get_distinguishes_found_and_not_found) {
   EXPECT_FALSE(other->has_value());
 }
 
+TEST(storage_store, a_group_written_together_keeps_each_keys_order_and_its_range_deletions) {
+  // write_all hands RocksDB the group's point writes sorted by key; what each
+  // batch meant in sequence must hold all the same.
+  temp_dir tmp;
+  auto db = open_ok(tmp.sub("db"));
+  ASSERT_TRUE(db);
+  put(*db, cf::queue, "b1", "old");
+  put(*db, cf::queue, "c1", "old");
+
+  batch first;  // later keys first, and a key written twice
+  first.put(cf::queue, "z1", "first");
+  first.put(cf::queue, "a1", "first");
+  first.put(cf::queue, "a1", "again");
+  first.erase(cf::queue, "b1");
+  batch second;  // the same keys again: the later batch wins
+  second.put(cf::queue, "a1", "second");
+  second.put(cf::queue, "b1", "second");
+  second.put(cf::attempts, "a1", "other family");
+  batch third;  // a range deletion sees what came before it, not what follows
+  third.put(cf::queue, "c2", "before the range");
+  third.erase_range(cf::queue, "c", "d");
+  third.put(cf::queue, "c3", "after the range");
+  third.erase(cf::queue, "z1");
+  third.put(cf::queue, "z1", "third");
+
+  std::vector<uint64_t> sizes;
+  auto written = db->write_all({&first, &second, &third}, false, &sizes);
+  ASSERT_TRUE(written) << written.error().message();
+  ASSERT_EQ(sizes.size(), 3u);
+  EXPECT_GT(sizes[0], 0u);
+  EXPECT_GT(sizes[1], 0u);
+  EXPECT_GT(sizes[2], 0u);
+  EXPECT_LE(sizes[0] + sizes[1] + sizes[2], *written);  // plus the WriteBatch header
+
+  using kv = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(scan_all(*db, cf::queue, "", ""),
+            (kv{{"a1", "second"}, {"b1", "second"}, {"c3", "after the range"}, {"z1", "third"}}));
+  EXPECT_EQ(scan_all(*db, cf::attempts, "", ""), (kv{{"a1", "other family"}}));
+}
+
 TEST(storage_store, writes_schema_version_on_first_open) {
   temp_dir tmp;
   auto db = open_ok(tmp.path());
