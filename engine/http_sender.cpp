@@ -12,7 +12,6 @@
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
@@ -57,7 +56,12 @@ namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using clock = std::chrono::steady_clock;
 using error_code = boost::system::error_code;
-using strand_type = asio::strand<asio::io_context::executor_type>;
+/// Every handler of the sender runs on its one io thread, so an attempt needs no strand
+/// of its own: its handlers are bound to the io_context's executor, which already runs
+/// them one after another.
+using executor_type = asio::io_context::executor_type;
+/// A socket bound to that executor rather than to a type-erased one.
+using socket_type = asio::basic_stream_socket<tcp, executor_type>;
 
 constexpr std::string_view shutting_down = "shutting down";
 /// Largest response header accepted.
@@ -70,9 +74,9 @@ constexpr std::uint64_t max_retry_after_seconds = 1'000'000'000;
 /// One TCP connection to one origin, plain or TLS. Used by one attempt at a time; in between
 /// it waits in its origin's pool.
 struct connection {
-  explicit connection(tcp::socket socket) : plain(std::move(socket)) {}
+  explicit connection(socket_type socket) : plain(std::move(socket)) {}
 
-  tcp::socket& socket() { return tls ? tls->next_layer() : *plain; }
+  socket_type& socket() { return tls ? tls->next_layer() : *plain; }
 
   void close() {
     error_code ignored;
@@ -80,9 +84,9 @@ struct connection {
   }
 
   /// Set for http (and until the TLS handshake starts).
-  std::optional<tcp::socket> plain;
+  std::optional<socket_type> plain;
   /// Set for https.
-  std::unique_ptr<ssl::stream<tcp::socket>> tls;
+  std::unique_ptr<ssl::stream<socket_type>> tls;
   /// Bytes read beyond the last response (normally none).
   beast::flat_buffer buffer;
   /// scheme://host:port of the URL it was opened for (TLS: the name it verified).
@@ -98,7 +102,7 @@ struct connection {
 /// Whether an idle connection may still be usable: not closed by the peer, no reset, and
 /// (for plain HTTP) no unexpected bytes waiting. Does not block.
 bool looks_alive(connection& c) {
-  tcp::socket& socket = c.socket();
+  socket_type& socket = c.socket();
   if (!socket.is_open())
     return false;
   char byte = 0;
@@ -577,28 +581,28 @@ class http_sender_core;
 namespace {
 
 /// One delivery attempt. Lives in shared_ptrs held by its pending handlers and by the
-/// core's list of attempts in flight; everything it does runs on its own strand.
+/// core's list of attempts in flight; everything it does runs on the sender's io thread.
 class attempt final : public pool_client, public std::enable_shared_from_this<attempt> {
 public:
   attempt(detail::http_sender_core& core, delivery_request request, sender::callback done,
           clock::time_point started);
 
-  const strand_type& strand() const { return strand_; }
+  const executor_type& executor() const { return executor_; }
 
-  /// Runs the attempt. On the strand.
+  /// Runs the attempt. On the io thread.
   void start();
-  /// Ends it now with `reason`, unless it has ended. On the strand.
+  /// Ends it now with `reason`, unless it has ended. On the io thread.
   void abort(std::string_view reason) { fail(std::string(reason), fault::local); }
   /// Answers without running (the sender is stopping). Instead of `start`.
   void reject(std::string_view reason);
 
-  /// From the pool, under its lock: continues on the strand.
+  /// From the pool, under its lock: continues on the io thread.
   void granted() override;
 
 private:
   template <class Handler>
   auto bind(Handler&& handler) {
-    return asio::bind_executor(strand_, std::forward<Handler>(handler));
+    return asio::bind_executor(executor_, std::forward<Handler>(handler));
   }
 
   bool build_request();
@@ -627,7 +631,7 @@ private:
   const clock::time_point started_;
   /// Moves later by the time spent waiting for a connection.
   clock::time_point deadline_;
-  strand_type strand_;
+  executor_type executor_;
   asio::steady_timer deadline_timer_;
   /// The target's parsed URL (checked to be valid in start()).
   const support::parsed_url& url() const { return *request_.target->parts; }
@@ -671,14 +675,10 @@ public:
         pool_(options_.max_idle_per_origin, options_.max_outbound, options_.idle_timeout,
               options_.idle_surplus_linger),
         resolver_(io_, resolver_options(options_)),
-        sweep_strand_(asio::make_strand(io_)),
-        sweep_timer_(sweep_strand_) {
+        sweep_timer_(io_) {
     configure_tls();
     schedule_sweep();
-    const size_t threads = std::max<size_t>(options_.io_threads, 1);
-    threads_.reserve(threads);
-    for (size_t i = 0; i < threads; ++i)
-      threads_.emplace_back([this] { run_io(); });
+    thread_ = std::thread([this] { run_io(); });
   }
 
   ~http_sender_core() { stop(); }
@@ -700,7 +700,7 @@ public:
       a->reject(shutting_down);
       return;
     }
-    asio::post(a->strand(), [a] { a->start(); });
+    asio::post(a->executor(), [a] { a->start(); });
   }
 
 
@@ -717,7 +717,7 @@ public:
         in_flight.push_back(entry.second);
     }
     for (auto& a : in_flight)
-      asio::post(a->strand(), [a] { a->abort(shutting_down); });
+      asio::post(a->executor(), [a] { a->abort(shutting_down); });
     in_flight.clear();
     {
       std::unique_lock<std::mutex> lock{mtx_};
@@ -725,9 +725,8 @@ public:
     }
     work_.reset();
     io_.stop();
-    for (auto& t : threads_)
-      if (t.joinable())
-        t.join();
+    if (thread_.joinable())
+      thread_.join();
     pool_.clear();
     std::lock_guard<std::mutex> guard{mtx_};
     stopped_ = true;
@@ -782,13 +781,12 @@ private:
         std::min(options_.idle_timeout, options_.idle_surplus_linger) / 2,
         std::chrono::milliseconds{50}, std::chrono::seconds{5});
     sweep_timer_.expires_after(period);
-    sweep_timer_.async_wait(
-        asio::bind_executor(sweep_strand_, [this](const error_code& ec) {
-          if (ec)
-            return;
-          pool_.sweep();
-          schedule_sweep();
-        }));
+    sweep_timer_.async_wait([this](const error_code& ec) {
+      if (ec)
+        return;
+      pool_.sweep();
+      schedule_sweep();
+    });
   }
 
   void run_io() {
@@ -807,11 +805,10 @@ private:
   // outlives every stream.
   const http_sender_options options_;
   ssl::context tls_;
-  asio::io_context io_;
+  asio::io_context io_{1};  // run by one thread
   asio::executor_work_guard<asio::io_context::executor_type> work_;
   connection_pool pool_;
   dns_resolver resolver_;
-  strand_type sweep_strand_;
   asio::steady_timer sweep_timer_;
 
   std::mutex stop_mtx_;
@@ -820,7 +817,7 @@ private:
   std::unordered_map<const attempt*, std::shared_ptr<attempt>> active_;
   bool stopping_ = false;
   bool stopped_ = false;
-  std::vector<std::thread> threads_;
+  std::thread thread_;
 };
 
 } // namespace detail
@@ -836,8 +833,8 @@ attempt::attempt(detail::http_sender_core& core, delivery_request request,
       deadline_(started + std::clamp<std::chrono::milliseconds>(
                               request_.timeout, std::chrono::milliseconds::zero(),
                               max_attempt_timeout)),
-      strand_(asio::make_strand(core.io())),
-      deadline_timer_(strand_) {}
+      executor_(core.io().get_executor()),
+      deadline_timer_(executor_) {}
 
 void attempt::reject(std::string_view reason) {
   finished_ = true;
@@ -935,7 +932,7 @@ void attempt::resolve() {
   }
   resolving_ = true;
   core_.resolver().resolve(url().host, [self = shared_from_this()](dns_answer answer) {
-    asio::post(self->strand_, [self, answer = std::move(answer)]() mutable {
+    asio::post(self->executor_, [self, answer = std::move(answer)]() mutable {
       self->on_resolved(std::move(answer));
     });
   });
@@ -990,7 +987,7 @@ void attempt::acquire() {
 }
 
 void attempt::granted() {
-  asio::post(strand_, [self = shared_from_this()] { self->on_granted(); });
+  asio::post(executor_, [self = shared_from_this()] { self->on_granted(); });
 }
 
 void attempt::on_granted() {
@@ -1015,7 +1012,7 @@ void attempt::on_granted() {
 }
 
 void attempt::open_connection() {
-  conn_ = std::make_unique<connection>(tcp::socket(core_.io()));
+  conn_ = std::make_unique<connection>(socket_type(core_.io()));
   conn_->key = request_.target->pool_key;
   asio::async_connect(conn_->socket(), endpoints,
                       bind([self = shared_from_this()](const error_code& ec,
@@ -1042,7 +1039,7 @@ void attempt::on_connected(const error_code& ec, const tcp::endpoint& endpoint) 
 }
 
 void attempt::start_tls() {
-  conn_->tls = std::make_unique<ssl::stream<tcp::socket>>(std::move(*conn_->plain), core_.tls());
+  conn_->tls = std::make_unique<ssl::stream<socket_type>>(std::move(*conn_->plain), core_.tls());
   conn_->plain.reset();
   SSL* ssl_handle = conn_->tls->native_handle();
   const std::string name(without_trailing_dot(url().host));

@@ -12,8 +12,6 @@ namespace hookwerk::engine {
 
 /// Settings of the outbound HTTP client. Plain data; `main` fills it from the command line.
 struct http_sender_options {
-  /// Threads running the client's io_context (connections, TLS, DNS). Default: 1
-  size_t io_threads = 1;
   /// `--allow-private-targets`: permit loopback, private, link-local ... addresses.
   /// Default: false (such targets fail with "target not allowed: ...").
   bool allow_private_targets = false;
@@ -66,12 +64,13 @@ class http_sender_core;
 /// origin, across hooks; waiting is not a failure and does not count against the attempt's
 /// timeout, which runs from when it has a connection (or a slot to open one).
 ///
-/// Threads: `send`, `forget` and `stop` may be called from any thread, except that `stop`
-/// (and the destructor) must not be called from inside a `done` callback. `send` never
-/// blocks. Callbacks run on the sender's io threads.
+/// Threads: the sender runs one io thread of its own (connections, TLS, DNS, timers), and
+/// every attempt's handlers run on it. `send`, `forget` and `stop` may be called from any
+/// thread, except that `stop` (and the destructor) must not be called from inside a `done`
+/// callback. `send` never blocks. Callbacks run on the sender's io thread.
 class http_sender final : public sender {
 public:
-  /// Starts the io threads. Throws std::runtime_error when `ca_file` cannot be loaded or
+  /// Starts the io thread. Throws std::runtime_error when `ca_file` cannot be loaded or
   /// the resolver cannot be set up (e.g. invalid `dns_servers`).
   explicit http_sender(http_sender_options options = {});
   /// Calls `stop()`.
@@ -89,7 +88,7 @@ public:
   void forget(uint64_t hook_id) override;
 
   /// Ends every attempt in flight (its callback gets error "shutting down"), closes all
-  /// connections and joins the io threads; returns when every callback has returned.
+  /// connections and joins the io thread; returns when every callback has returned.
   /// Idempotent.
   void stop();
 

@@ -781,7 +781,7 @@ TEST(HttpSender, ManyConcurrentAttemptsProceedIndependently) {
     EXPECT_FALSE(slot.ready());
 }
 
-TEST(HttpSender, SeveralIoThreadsShareTheOriginsConnections) {
+TEST(HttpSender, HooksSendingAtOnceShareTheOriginsConnections) {
   // Declared before the sender, which joins its threads before these go away.
   std::mutex mtx;
   std::condition_variable cv;
@@ -789,11 +789,10 @@ TEST(HttpSender, SeveralIoThreadsShareTheOriginsConnections) {
   size_t succeeded = 0;
   std::function<void(uint64_t, size_t)> next;
   test_server server(ok_response);
-  http_sender_options options = private_allowed();
-  options.io_threads = 4;
-  http_sender sender(options);
+  http_sender sender(private_allowed());
 
-  // Each hook sends its attempts one after another, all hooks at once.
+  // Each hook sends its attempts one after another, all hooks at once; each next
+  // attempt is sent from the previous one's callback, on the sender's io thread.
   constexpr size_t hooks = 8;
   constexpr size_t per_hook = 50;
   next = [&](uint64_t hook, size_t left) {
