@@ -552,8 +552,10 @@ void send_attempt(self_ptr self, delivery_queue::item& it, int64_t now) {
   req.headers.emplace_back("Content-Type", "application/json");
   req.headers.emplace_back("webhook-id", it.entry.event_id);
   req.headers.emplace_back("webhook-timestamp", std::to_string(timestamp));
-  req.headers.emplace_back("webhook-signature", support::sign_webhook(st.record.secret, it.entry.event_id,
-                                                                      timestamp, *it.payload));
+  if (!st.signer || st.signer->secret() != st.record.secret)
+    st.signer.emplace(st.record.secret);
+  req.headers.emplace_back("webhook-signature",
+                           st.signer->sign(it.entry.event_id, timestamp, *it.payload));
   req.headers.emplace_back("X-Hookwerk-Event", it.entry.event);
   req.headers.emplace_back("X-Hookwerk-Webhook-Id", std::to_string(st.record.id));
   req.headers.emplace_back("X-Hookwerk-Attempt", std::to_string(attempt));

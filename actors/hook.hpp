@@ -15,6 +15,7 @@
 #include "actors/messages.hpp"
 #include "actors/outcome_inbox.hpp"
 #include "actors/sender.hpp"
+#include "actors/support/crypto.hpp"
 #include "actors/write_tracker.hpp"
 #include "storage/records.hpp"
 
@@ -68,6 +69,9 @@ struct hook_state {
   storage::hook_record record;
   /// The record's URL, parsed once for every attempt.
   std::shared_ptr<const delivery_target> target;
+  /// Signs deliveries under the record's secret; made at the first attempt (and again
+  /// should the secret differ from the one it was made for).
+  std::optional<support::webhook_signer> signer;
   delivery_queue queue{256};
   /// Writes whose completion the actor waits for (a continuation runs then).
   write_tracker writes;

@@ -2,8 +2,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+
+struct evp_mac_ctx_st;  // OpenSSL's EVP_MAC_CTX, kept out of this header
 
 /// Cryptographic primitives on top of OpenSSL 3 (randomness, SHA-256, HMAC, PBKDF2) and the
 /// Standard Webhooks signature. All functions are safe to call from any thread; none throws.
@@ -45,5 +48,28 @@ std::string make_webhook_secret();
 /// decoded whole; a secret whose key part is not valid base64 is used as raw bytes.
 std::string sign_webhook(std::string_view secret, std::string_view msg_id, int64_t timestamp,
                          std::string_view body);
+
+/// `sign_webhook` for many deliveries under one secret: the key is decoded and the HMAC
+/// keyed once, and each signature hashes the message's parts in place instead of a copy.
+/// One signature costs about a third of `sign_webhook`'s. Not thread-safe (one owner, e.g.
+/// a hook actor); movable.
+class webhook_signer {
+public:
+  explicit webhook_signer(std::string_view secret);
+
+  /// The secret it was made for.
+  const std::string& secret() const noexcept { return secret_; }
+
+  /// The same value as `sign_webhook(secret(), msg_id, timestamp, body)`.
+  std::string sign(std::string_view msg_id, int64_t timestamp, std::string_view body);
+
+private:
+  struct free_ctx {
+    void operator()(evp_mac_ctx_st* ctx) const noexcept;
+  };
+  std::string secret_;
+  /// Keyed once; null if OpenSSL refused, and `sign` then falls back to `sign_webhook`.
+  std::unique_ptr<evp_mac_ctx_st, free_ctx> ctx_;
+};
 
 } // namespace hookwerk::support

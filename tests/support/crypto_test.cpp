@@ -105,6 +105,28 @@ TEST(crypto, sign_webhook_matches_standard_webhooks_vector) {
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
 }
 
+TEST(crypto, webhook_signer_signs_as_sign_webhook_does) {
+  // The Standard Webhooks test vector, then many signatures from one signer.
+  webhook_signer vector_signer{"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"};
+  EXPECT_EQ(vector_signer.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+                               R"({"test": 2432232314})"),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+  for (std::string secret : {make_webhook_secret(), std::string{"whsec_"}, std::string{"not base64!"},
+                             std::string{"whsec_%%%"}}) {
+    webhook_signer signer{secret};
+    EXPECT_EQ(signer.secret(), secret);
+    for (int i = 0; i < 3; ++i) {
+      const std::string body(static_cast<size_t>(i) * 700, 'b');
+      EXPECT_EQ(signer.sign("msg_" + std::to_string(i), 1000 + i, body),
+                sign_webhook(secret, "msg_" + std::to_string(i), 1000 + i, body))
+        << secret << " #" << i;
+    }
+  }
+  webhook_signer moved = std::move(vector_signer);
+  EXPECT_EQ(moved.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, R"({"test": 2432232314})"),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+}
+
 TEST(crypto, sign_webhook_depends_on_every_input) {
   const std::string secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
   const auto base = sign_webhook(secret, "msg_1", 1000, "{}");
