@@ -74,7 +74,7 @@ constexpr std::uint64_t max_retry_after_seconds = 1'000'000'000;
 /// One TCP connection to one origin, plain or TLS. Used by one attempt at a time; in between
 /// it waits in its origin's pool.
 struct connection {
-  explicit connection(socket_type socket) : plain(std::move(socket)) {}
+  explicit connection(asio::io_context& io) : plain(std::in_place, io) {}
 
   socket_type& socket() { return tls ? tls->next_layer() : *plain; }
 
@@ -1012,7 +1012,7 @@ void attempt::on_granted() {
 }
 
 void attempt::open_connection() {
-  conn_ = std::make_unique<connection>(socket_type(core_.io()));
+  conn_ = std::make_unique<connection>(core_.io());
   conn_->key = request_.target->pool_key;
   asio::async_connect(conn_->socket(), endpoints,
                       bind([self = shared_from_this()](const error_code& ec,
