@@ -553,7 +553,7 @@ void send_attempt(self_ptr self, delivery_queue::item& it, int64_t now) {
   req.headers.emplace_back("webhook-id", it.entry.event_id);
   req.headers.emplace_back("webhook-timestamp", std::to_string(timestamp));
   if (!st.signer || st.signer->secret() != st.record.secret)
-    st.signer.emplace(st.record.secret);
+    st.signer = std::make_unique<support::webhook_signer>(st.record.secret);
   req.headers.emplace_back("webhook-signature",
                            st.signer->sign(it.entry.event_id, timestamp, *it.payload));
   req.headers.emplace_back("X-Hookwerk-Event", it.entry.event);

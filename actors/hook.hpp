@@ -70,8 +70,9 @@ struct hook_state {
   /// The record's URL, parsed once for every attempt.
   std::shared_ptr<const delivery_target> target;
   /// Signs deliveries under the record's secret; made at the first attempt (and again
-  /// should the secret differ from the one it was made for).
-  std::optional<support::webhook_signer> signer;
+  /// should the secret differ from the one it was made for). On the heap: most actors of a
+  /// million hooks never make one.
+  std::unique_ptr<support::webhook_signer> signer;
   delivery_queue queue{256};
   /// Writes whose completion the actor waits for (a continuation runs then).
   write_tracker writes;
