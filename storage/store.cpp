@@ -392,13 +392,12 @@ expected<uint64_t> store::write_all(const std::vector<const batch*>& batches, bo
   };
   for (std::size_t i = 0; i < batches.size(); ++i)
     for (const auto& o : batches[i]->ops()) {
-      if (o.type == batch::op::kind::erase_range) {
+      const bool barrier = o.type == batch::op::kind::erase_range;
+      if (barrier)
         sort_run();
-        order.push_back({&o, i});
+      order.push_back({&o, i});
+      if (barrier)
         run_begin = order.size();
-      } else {
-        order.push_back({&o, i});
-      }
     }
   sort_run();
 
